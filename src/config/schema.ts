@@ -1,0 +1,109 @@
+/**
+ * The zod schema of servers.yml: the single source of truth. Types are `z.infer`red from it,
+ * never written twice. Unknown keys are errors (strict objects) so a typo never goes unnoticed.
+ */
+import { z } from 'zod';
+
+export const SERVER_ID = /^[A-Za-z0-9-]+$/;
+
+const toolFilter = z.strictObject({
+  include: z.array(z.string().min(1)).optional(),
+  exclude: z.array(z.string().min(1)).optional(),
+});
+
+const cacheSpec = z.strictObject({
+  ttlMs: z.number().int().positive(),
+  tools: z.array(z.string().min(1)).min(1),
+});
+
+/** Keys every server may carry, whatever its transport. */
+const common = {
+  /** "" exposes names unprefixed; defaults to the server id (or the group for replicas). */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/, 'prefix may hold only A-Z a-z 0-9 _ -')
+    .optional(),
+  group: z.string().regex(SERVER_ID, 'group must match [A-Za-z0-9-]+').optional(),
+  enabled: z.boolean().default(true),
+  tools: toolFilter.optional(),
+  timeoutMs: z.number().int().positive().default(60_000),
+  startup: z.enum(['eager', 'lazy']).default('eager'),
+  cache: cacheSpec.optional(),
+};
+
+export const stdioServerSchema = z.strictObject({
+  ...common,
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+});
+
+export const remoteServerSchema = z.strictObject({
+  ...common,
+  url: z.url(),
+  transport: z.enum(['streamable-http', 'sse']).default('streamable-http'),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+export const serverSchema = z.union([stdioServerSchema, remoteServerSchema]);
+
+const ruleSchema = z.strictObject({
+  when: z.strictObject({ context: z.record(z.string(), z.unknown()) }),
+  target: z.string().min(1),
+  reason: z.string().optional(),
+});
+
+export const configSchema = z.strictObject({
+  servers: z.record(z.string().regex(SERVER_ID, 'server id must match [A-Za-z0-9-]+'), serverSchema),
+  namespace: z
+    .strictObject({
+      separator: z.string().regex(/^[A-Za-z0-9_-]+$/).default('__'),
+      maxNameLength: z.number().int().min(16).max(128).default(64),
+    })
+    .prefault({}),
+  routing: z
+    .strictObject({
+      default: z.string().optional(),
+      rules: z.array(ruleSchema).default([]),
+      /** Whether an explicit target that is down may fail over to another member of its group. */
+      failover: z.enum(['never', 'group']).default('never'),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      intervalMs: z.number().int().positive().default(5_000),
+      timeoutMs: z.number().int().positive().default(2_000),
+      /** Consecutive failures that open the circuit breaker. */
+      failureThreshold: z.number().int().positive().default(3),
+      /** How long an open breaker skips a server before probing it again. */
+      cooldownMs: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  coordination: z
+    .strictObject({
+      /** Empty or absent: the embedded in-process bus. */
+      redis: z.string().default(''),
+      prefix: z.string().default('mcp:'),
+      lockTtlMs: z.number().int().positive().default(60_000),
+      /** HMAC-SHA256 signing of events when set. */
+      secret: z.string().optional(),
+      /** Root that lock paths are made relative to; defaults to the config file's folder. */
+      workspaceRoot: z.string().optional(),
+      agentTtlMs: z.number().int().positive().default(30_000),
+      streamMaxLen: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  /** Where the warm catalog is cached on disk; defaults next to the config. "" disables it. */
+  cacheDir: z.string().optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type StdioServerConfig = z.infer<typeof stdioServerSchema>;
+export type RemoteServerConfig = z.infer<typeof remoteServerSchema>;
+export type RoutingRule = z.infer<typeof ruleSchema>;
+
+export function isStdio(server: ServerConfig): server is StdioServerConfig {
+  return 'command' in server;
+}

@@ -1,0 +1,104 @@
+/**
+ * Two error families: typed internal errors (with a `cause`) thrown anywhere inside, and
+ * `McpError` on the wire, produced once by `toMcpError` at the upstream boundary.
+ */
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+
+export class CoordinatorError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad configuration: names the file, the line (1-based, when known) and the key path. */
+export class ConfigError extends CoordinatorError {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly key: string,
+    readonly detail: string,
+  ) {
+    super(`${file}${line !== undefined ? `:${line}` : ''}: ${key ? `${key}: ` : ''}${detail}`);
+  }
+}
+
+/** A name (tool, prompt, resource URI) nobody exposes. */
+export class UnknownNameError extends CoordinatorError {
+  constructor(
+    readonly kind: 'tool' | 'prompt' | 'resource' | 'server' | 'group',
+    readonly name: string,
+  ) {
+    super(`Unknown ${kind}: ${name}`);
+  }
+}
+
+/** The caller's arguments are wrong (bad target, bad context shape, …). */
+export class InvalidArgumentError extends CoordinatorError {}
+
+/**
+ * The downstream could not be reached or stopped answering: closed, timed out, failed to
+ * spawn, crashed mid-call. Only this kind may fail over, and only before any side effect.
+ */
+export class TransportFailureError extends CoordinatorError {
+  constructor(
+    readonly serverId: string,
+    readonly reason: 'closed' | 'timeout' | 'spawn' | 'unavailable' | 'crashed',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Every candidate of a routed call failed at the transport level. */
+export class AllCandidatesFailedError extends CoordinatorError {
+  constructor(readonly attempts: ReadonlyArray<{ target: string; error: string }>) {
+    super(
+      `All candidates failed: ${attempts.map((a) => `${a.target} (${a.error})`).join('; ') || 'no candidate'}`,
+    );
+  }
+}
+
+/** The shared coordination store (Redis) is unreachable: never a silent local grant. */
+export class CoordinationUnavailableError extends CoordinatorError {}
+
+/** A lock, task or ownership rule said no. */
+export class ConflictError extends CoordinatorError {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const MCP_PREFIX = /^MCP error -?\d+: /;
+
+/** The message of a downstream McpError without the SDK's "MCP error <code>: " prefix. */
+export function bareMessage(error: unknown): string {
+  if (error instanceof Error) return error.message.replace(MCP_PREFIX, '');
+  return String(error);
+}
+
+/** The one conversion to the wire. A downstream McpError keeps its code, message and data. */
+export function toMcpError(error: unknown): McpError {
+  if (error instanceof McpError) {
+    // Re-create so the message is not prefixed twice ("MCP error -32602: MCP error -32602: …").
+    return new McpError(error.code, bareMessage(error), error.data);
+  }
+  if (error instanceof UnknownNameError || error instanceof InvalidArgumentError) {
+    return new McpError(ErrorCode.InvalidParams, error.message);
+  }
+  if (error instanceof ConfigError) return new McpError(ErrorCode.InvalidParams, error.message);
+  if (error instanceof TransportFailureError) {
+    const code = error.reason === 'timeout' ? ErrorCode.RequestTimeout : ErrorCode.ConnectionClosed;
+    return new McpError(code, error.message, { server: error.serverId, reason: error.reason });
+  }
+  if (error instanceof AllCandidatesFailedError) {
+    return new McpError(ErrorCode.InternalError, error.message, { attempts: error.attempts });
+  }
+  if (error instanceof CoordinationUnavailableError) return new McpError(ErrorCode.InternalError, error.message);
+  if (error instanceof ConflictError) return new McpError(ErrorCode.InvalidRequest, error.message, error.details);
+  return new McpError(ErrorCode.InternalError, error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,58 @@
+/**
+ * The only logger: it writes to stderr, never stdout, because in `serve` stdout is the
+ * MCP protocol. Level from the caller (the composition root reads the environment).
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(scope: string): Logger;
+}
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  scope?: string;
+  /** Where lines go; stderr unless a test wants them. */
+  write?: (line: string) => void;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = ORDER[options.level ?? 'info'];
+  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const make = (scope: string | undefined): Logger => {
+    const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+      if (ORDER[lvl] < level) return;
+      const tag = scope ? `[${scope}] ` : '';
+      const extra = fields && Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : '';
+      write(`mcp-coordinator ${lvl} ${tag}${msg}${extra}\n`);
+    };
+    return {
+      debug: (m, f) => emit('debug', m, f),
+      info: (m, f) => emit('info', m, f),
+      warn: (m, f) => emit('warn', m, f),
+      error: (m, f) => emit('error', m, f),
+      child: (s) => make(scope ? `${scope}:${s}` : s),
+    };
+  };
+  return make(options.scope);
+}
+
+/** A logger that drops everything (tests, library use). */
+export const silentLogger: Logger = createLogger({ level: 'silent' });
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? v.message : v));
+  } catch {
+    return '[unserializable]';
+  }
+}
+
+export function parseLogLevel(value: string | undefined): LogLevel {
+  return value && value in ORDER ? (value as LogLevel) : 'info';
+}
