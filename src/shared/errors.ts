@@ -27,7 +27,7 @@ export class ConfigError extends CoordinatorError {
 export class UnknownNameError extends CoordinatorError {
   constructor(
     readonly kind: 'tool' | 'prompt' | 'resource' | 'server' | 'group',
-    readonly name: string,
+    readonly unknownName: string,
   ) {
     super(`Unknown ${kind}: ${name}`);
   }
