@@ -29,7 +29,7 @@ export class UnknownNameError extends CoordinatorError {
     readonly kind: 'tool' | 'prompt' | 'resource' | 'server' | 'group',
     readonly unknownName: string,
   ) {
-    super(`Unknown ${kind}: ${name}`);
+    super(`Unknown ${kind}: ${unknownName}`);
   }
 }
 
