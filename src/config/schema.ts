@@ -1,8 +1,12 @@
 /**
  * The zod schema of servers.yml: the single source of truth. Types are `z.infer`red from it,
  * never written twice. Unknown keys are errors (strict objects) so a typo never goes unnoticed.
+ *
+ * Custom messages are written as the tail of a sentence ("must …") because the loader prints
+ * them after the key path: `servers.yml:4: servers.memory.prefix: must hold only …`.
  */
 import { z } from 'zod';
+import { closest } from './suggest.js';
 
 export const SERVER_ID = /^[A-Za-z0-9-]+$/;
 
@@ -21,9 +25,9 @@ const common = {
   /** "" exposes names unprefixed; defaults to the server id (or the group for replicas). */
   prefix: z
     .string()
-    .regex(/^[A-Za-z0-9_-]*$/, 'prefix may hold only A-Z a-z 0-9 _ -')
+    .regex(/^[A-Za-z0-9_-]*$/, 'must hold only A-Z a-z 0-9 _ - (or be "" for no prefix)')
     .optional(),
-  group: z.string().regex(SERVER_ID, 'group must match [A-Za-z0-9-]+').optional(),
+  group: z.string().regex(SERVER_ID, 'must match [A-Za-z0-9-]+').optional(),
   enabled: z.boolean().default(true),
   tools: toolFilter.optional(),
   timeoutMs: z.number().int().positive().default(60_000),
@@ -41,15 +45,57 @@ export const stdioServerSchema = z.strictObject({
 
 export const remoteServerSchema = z.strictObject({
   ...common,
-  url: z.url(),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
   transport: z.enum(['streamable-http', 'sse']).default('streamable-http'),
   headers: z.record(z.string(), z.string()).default({}),
 });
 
-export const serverSchema = z.union([stdioServerSchema, remoteServerSchema]);
+type StdioOutput = z.output<typeof stdioServerSchema>;
+type RemoteOutput = z.output<typeof remoteServerSchema>;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A server is stdio when it has `command`, remote when it has `url`. The branch is chosen by
+ * that key instead of a plain `z.union`, whose error ("no union member matched") lists the
+ * complaints of both branches; here an unknown key or a bad field is reported against the
+ * kind of server the user actually wrote.
+ */
+export const serverSchema = z.unknown().transform((input, ctx): StdioOutput | RemoteOutput => {
+  if (!isPlainObject(input)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a map with command (stdio) or url (remote)' });
+    return z.NEVER;
+  }
+  const hasCommand = input['command'] !== undefined;
+  const hasUrl = input['url'] !== undefined;
+  if (hasCommand && hasUrl) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'has both command and url: a server is either stdio (command) or remote (url), not both',
+    });
+    return z.NEVER;
+  }
+  if (!hasCommand && !hasUrl) {
+    const typo = Object.keys(input)
+      .map((key) => ({ key, meant: closest(key, ['command', 'url']) }))
+      .find((guess) => guess.meant !== undefined);
+    const hint = typo ? ` (is "${typo.key}" a typo for "${typo.meant}"?)` : '';
+    ctx.addIssue({ code: 'custom', message: `needs either command (stdio) or url (remote)${hint}` });
+    return z.NEVER;
+  }
+  const result = (hasCommand ? stdioServerSchema : remoteServerSchema).safeParse(input);
+  if (result.success) return result.data;
+  // Re-raise the branch's issues; zod prefixes their paths with this server's path.
+  for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: undefined });
+  return z.NEVER;
+});
 
 const ruleSchema = z.strictObject({
-  when: z.strictObject({ context: z.record(z.string(), z.unknown()) }),
+  when: z.strictObject({
+    context: z.record(z.string(), z.unknown(), { error: 'must be a map of context keys to values' }),
+  }),
   target: z.string().min(1),
   reason: z.string().optional(),
 });
@@ -58,13 +104,20 @@ export const configSchema = z.strictObject({
   servers: z.record(z.string().regex(SERVER_ID, 'server id must match [A-Za-z0-9-]+'), serverSchema),
   namespace: z
     .strictObject({
-      separator: z.string().regex(/^[A-Za-z0-9_-]+$/).default('__'),
+      separator: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'must be non-empty and hold only A-Z a-z 0-9 _ -')
+        .default('__'),
       maxNameLength: z.number().int().min(16).max(128).default(64),
     })
     .prefault({}),
   routing: z
     .strictObject({
-      default: z.string().optional(),
+      /** "" (e.g. from `${DEFAULT_TARGET:-}`) means no default, like an absent key. */
+      default: z
+        .string()
+        .optional()
+        .transform((target) => target || undefined),
       rules: z.array(ruleSchema).default([]),
       /** Whether an explicit target that is down may fail over to another member of its group. */
       failover: z.enum(['never', 'group']).default('never'),

@@ -98,7 +98,9 @@ export function toMcpError(error: unknown): McpError {
   if (error instanceof AllCandidatesFailedError) {
     return new McpError(ErrorCode.InternalError, error.message, { attempts: error.attempts });
   }
-  if (error instanceof CoordinationUnavailableError) return new McpError(ErrorCode.InternalError, error.message);
-  if (error instanceof ConflictError) return new McpError(ErrorCode.InvalidRequest, error.message, error.details);
+  if (error instanceof CoordinationUnavailableError)
+    return new McpError(ErrorCode.InternalError, error.message);
+  if (error instanceof ConflictError)
+    return new McpError(ErrorCode.InvalidRequest, error.message, error.details);
   return new McpError(ErrorCode.InternalError, error instanceof Error ? error.message : String(error));
 }

@@ -1,0 +1,25 @@
+/**
+ * Which list_changed notifications a new catalog calls for. Each list is fingerprinted once, at
+ * build time, over everything a client sees of it, so the comparison is three string equalities.
+ */
+import { createHash } from 'node:crypto';
+import type { Catalog, CatalogChanges } from './types.js';
+
+export function fingerprint(list: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(list)).digest('base64url');
+}
+
+/** What a client saw before any catalog existed: empty lists. */
+const EMPTY = fingerprint([]);
+
+/**
+ * `prev === undefined` compares with empty lists: the first catalog notifies for the lists that
+ * are not empty (a client may have listed before the first downstream connected).
+ */
+export function catalogDiff(prev: Catalog | undefined, next: Catalog): CatalogChanges {
+  return {
+    tools: (prev?.fingerprints.tools ?? EMPTY) !== next.fingerprints.tools,
+    prompts: (prev?.fingerprints.prompts ?? EMPTY) !== next.fingerprints.prompts,
+    resources: (prev?.fingerprints.resources ?? EMPTY) !== next.fingerprints.resources,
+  };
+}

@@ -1,0 +1,85 @@
+/** argv → command → exit code. Every command builds the app the same way. */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { App } from '../app.js';
+import { loadConfig, resolveConfigPath } from '../config/index.js';
+import { ConfigError, bareMessage } from '../shared/errors.js';
+import { createLogger, parseLogLevel, type Logger } from '../shared/logger.js';
+import { USAGE, UsageError, parseCommandLine, type ParsedArgs } from './args.js';
+import { runCall, runTools } from './commands.js';
+import { installLifecycle } from './lifecycle.js';
+import { printLine } from './output.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv);
+  } catch (error) {
+    process.stderr.write(`mcp-coordinator: ${bareMessage(error)}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (args.values.help) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const logger = createLogger({
+    level: parseLogLevel(env.MCP_COORDINATOR_LOG_LEVEL ?? (args.command === 'serve' ? 'info' : 'warn')),
+  });
+  const file = resolveConfigPath(args.values.config, env, process.cwd());
+  let loaded;
+  try {
+    loaded = await loadConfig(file, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`mcp-coordinator: bad config: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  if (args.command === 'check') {
+    const ids = Object.keys(loaded.config.servers);
+    printLine(`${loaded.file}: ok (${ids.length} server${ids.length === 1 ? '' : 's'}: ${ids.join(', ')})`);
+    return EXIT.ok;
+  }
+
+  const app = new App({ config: loaded.config, configFile: loaded.file, logger });
+  if (args.command === 'serve') return serve(app, logger);
+
+  const finish = installLifecycle(app, logger, { watchStdin: false });
+  try {
+    app.startDownstreams();
+    return await runCommand(app, args);
+  } catch (error) {
+    process.stderr.write(`mcp-coordinator: ${bareMessage(error)}\n`);
+    return error instanceof UsageError ? EXIT.usage : EXIT.failed;
+  } finally {
+    await Promise.race([app.close(), new Promise((r) => setTimeout(r, 4_500).unref())]);
+    void finish;
+  }
+}
+
+async function runCommand(app: App, args: ParsedArgs): Promise<number> {
+  switch (args.command) {
+    case 'tools':
+      return runTools(app, args);
+    case 'call':
+      return runCall(app, args);
+    default:
+      throw new UsageError(`${args.command} is not available yet`);
+  }
+}
+
+async function serve(app: App, logger: Logger): Promise<number> {
+  installLifecycle(app, logger, { watchStdin: true });
+  const previous = app.server.oninitialized;
+  app.server.oninitialized = () => {
+    previous?.();
+    // Downstreams start once the client said what it supports, so each is told the same.
+    app.startDownstreams();
+  };
+  await app.server.connect(new StdioServerTransport());
+  logger.info('serving on stdio');
+  // Keep running until the lifecycle ends the process.
+  return new Promise<number>(() => {});
+}

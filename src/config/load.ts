@@ -1,0 +1,156 @@
+/**
+ * The single way any command gets a validated `Config`: find the file, read it, parse it with
+ * line numbers, expand `${VAR}`, accept Claude Desktop's `mcpServers` shape, validate with the
+ * schema, check cross references, resolve relative paths. Every failure is one `ConfigError`
+ * naming the file, the 1-based line and the key path.
+ *
+ * When several things are wrong, the one written first in the file is reported (ties: syntax,
+ * then `${VAR}`, then the Claude Desktop conversion, then the schema), so fixing errors top to
+ * bottom always works. Cross-reference checks run only once the schema passed.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError } from '../shared/errors.js';
+import { checkConfig } from './checks.js';
+import { fromDesktopConfig, isDesktopConfig } from './claude-desktop.js';
+import { expandDocument, type Env } from './expand.js';
+import { describeIssue } from './issues.js';
+import { configSchema, isStdio, type Config } from './schema.js';
+import { formatPath, SourceMap, type KeyPath, type Problem } from './source-map.js';
+
+export const CONFIG_ENV_VAR = 'MCP_COORDINATOR_CONFIG';
+export const DEFAULT_CONFIG_FILE = 'servers.yml';
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The absolute path of the file that was read. */
+  readonly file: string;
+  /** The file's folder: relative paths in the config were resolved against it. */
+  readonly baseDir: string;
+}
+
+/**
+ * `--config`, else `$MCP_COORDINATOR_CONFIG`, else `<cwd>/servers.yml`, made absolute against
+ * `cwd`. An empty flag or variable counts as not given (`MCP_COORDINATOR_CONFIG=` in a shell).
+ */
+export function resolveConfigPath(flag: string | undefined, env: Env, cwd: string): string {
+  return path.resolve(cwd, flag || env[CONFIG_ENV_VAR] || DEFAULT_CONFIG_FILE);
+}
+
+/** Reads and validates the config file. A missing or unreadable file is a `ConfigError` too. */
+export async function loadConfig(file: string, env: Env): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new ConfigError(absolute, undefined, '', readFailure(error));
+  }
+  return { config: parseConfigText(text, absolute, env), file: absolute, baseDir: path.dirname(absolute) };
+}
+
+/**
+ * Validates config text; `file` names it in errors and anchors relative paths. JSON is parsed
+ * by the same YAML parser (JSON is YAML 1.2), so JSON errors carry line numbers too.
+ */
+export function parseConfigText(text: string, file: string, env: Env): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const source = new SourceMap(doc, lineCounter, text);
+
+  const syntax = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
+  if (syntax) {
+    // Only a duplicate key sits at a known key; other syntax errors are often noticed a line or
+    // more after the culprit (an unclosed `[`), where naming a key would mislead.
+    const where = syntax.pos[0];
+    const key = syntax.code === 'DUPLICATE_KEY' ? formatPath(source.pathAt(where)) : '';
+    throw new ConfigError(file, source.lineAt(where), key, syntaxDetail(syntax));
+  }
+
+  const problems = expandDocument(source, env);
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // e.g. too many aliases (the "billion laughs" guard)
+    throw new ConfigError(file, 1, '', error instanceof Error ? error.message : String(error));
+  }
+
+  let toSourcePath = (keyPath: KeyPath): KeyPath => keyPath;
+  if (isDesktopConfig(data)) {
+    const converted = fromDesktopConfig(data);
+    data = converted.data;
+    toSourcePath = converted.toSourcePath;
+    problems.push(...converted.problems);
+  }
+
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success) {
+    const context = { data, textOf: (keyPath: KeyPath) => source.textOf(toSourcePath(keyPath)) };
+    for (const issue of parsed.error.issues) {
+      const problem = describeIssue(issue, context);
+      problems.push({ path: toSourcePath(problem.path), detail: problem.detail });
+    }
+  }
+  throwFirst(problems, source, file);
+  if (!parsed.success) throw new ConfigError(file, undefined, '', parsed.error.message); // unreachable
+
+  const crossProblems = checkConfig(parsed.data).map((problem) => ({
+    ...problem,
+    path: toSourcePath(problem.path),
+  }));
+  throwFirst(crossProblems, source, file);
+
+  return resolvePaths(parsed.data, path.dirname(path.resolve(file)));
+}
+
+/**
+ * Relative paths mean "relative to the config file", wherever the coordinator is started:
+ * - a stdio server's `cwd` is resolved against the file's folder, and a stdio server without
+ *   `cwd` runs IN that folder, so relative args (`node_modules/x/dist/index.js`) just work;
+ * - `coordination.workspaceRoot` likewise, defaulting to the file's folder;
+ * - a non-empty `cacheDir` likewise (absent stays absent: its default is the cache's call).
+ * `args` are passed through untouched: the server resolves them against its cwd.
+ */
+function resolvePaths(config: Config, baseDir: string): Config {
+  const servers = Object.fromEntries(
+    Object.entries(config.servers).map(([id, server]) => [
+      id,
+      isStdio(server) ? { ...server, cwd: path.resolve(baseDir, server.cwd ?? '.') } : server,
+    ]),
+  );
+  return {
+    ...config,
+    servers,
+    coordination: {
+      ...config.coordination,
+      workspaceRoot: path.resolve(baseDir, config.coordination.workspaceRoot ?? '.'),
+    },
+    ...(config.cacheDir ? { cacheDir: path.resolve(baseDir, config.cacheDir) } : {}),
+  };
+}
+
+/** Throws the problem written first in the file (stable for equal lines), if any. */
+function throwFirst(problems: readonly Problem[], source: SourceMap, file: string): void {
+  let first: { problem: Problem; line: number } | undefined;
+  for (const problem of problems) {
+    const line = problem.line ?? source.lineOf(problem.path);
+    if (first === undefined || line < first.line) first = { problem, line };
+  }
+  if (first) throw new ConfigError(file, first.line, formatPath(first.problem.path), first.problem.detail);
+}
+
+function syntaxDetail(error: { code: string; message: string }): string {
+  if (error.code === 'DUPLICATE_KEY') return 'duplicate key (each key may appear only once in a map)';
+  if (error.code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (---): keep one';
+  return `invalid YAML/JSON: ${error.message.split('\n')[0]}`;
+}
+
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return `config file not found (pass --config FILE or set ${CONFIG_ENV_VAR})`;
+  if (code === 'EISDIR') return 'is a directory, not a config file';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot read the config file: permission denied';
+  return `cannot read the config file: ${error instanceof Error ? error.message : String(error)}`;
+}

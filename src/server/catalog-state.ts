@@ -1,0 +1,128 @@
+/**
+ * The live catalog: rebuilt (once per burst of changes, not per call) whenever a downstream
+ * connects or announces list_changed, and compared with the previous one so the upstream client
+ * is told exactly which lists changed.
+ */
+import { EventEmitter } from 'node:events';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { catalogDiff } from '../catalog/diff.js';
+import { buildCatalog } from '../catalog/merge.js';
+import {
+  BUILTIN_SERVER_ID,
+  type Catalog,
+  type CatalogChanges,
+  type CatalogSource,
+} from '../catalog/types.js';
+import type { NamespaceOptions } from '../catalog/naming.js';
+import type { DownstreamPool } from '../downstream/pool.js';
+import type { Downstream } from '../downstream/types.js';
+import { isStdio, type ServerConfig } from '../config/schema.js';
+import type { Logger } from '../shared/logger.js';
+
+export type PoolView = Pick<DownstreamPool, 'all' | 'on'>;
+
+export interface CatalogStateOptions {
+  pool: PoolView;
+  namespace: NamespaceOptions;
+  builtinTools: readonly Tool[];
+  logger: Logger;
+}
+
+export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
+  private catalog: Catalog;
+  private scheduled = false;
+  private readonly settleWaiters = new Set<() => void>();
+  private readonly reportedClashes = new Set<string>();
+
+  constructor(private readonly options: CatalogStateOptions) {
+    super();
+    this.catalog = this.build();
+    options.pool.on('catalog', () => this.schedule());
+    options.pool.on('status', () => {
+      this.schedule();
+      this.checkSettled();
+    });
+  }
+
+  get current(): Catalog {
+    return this.catalog;
+  }
+
+  /** True while an eager server is starting for the first time (its names may still appear). */
+  isSettling(): boolean {
+    return this.options.pool.all().some((d) => d.status === 'starting' && d.snapshot === undefined);
+  }
+
+  /** Resolves when nothing is settling any more, or after timeoutMs. */
+  settled(timeoutMs: number): Promise<void> {
+    if (!this.isSettling()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.settleWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      this.settleWaiters.add(done);
+    });
+  }
+
+  /** Rebuild now (used at start and by tests); normally changes are coalesced by schedule(). */
+  rebuild(): CatalogChanges {
+    const next = this.build();
+    const changes = catalogDiff(this.catalog, next);
+    this.catalog = next;
+    for (const clash of [...next.clashes, ...next.warnings]) {
+      if (this.reportedClashes.has(clash)) continue;
+      this.reportedClashes.add(clash);
+      this.options.logger.warn(clash);
+    }
+    if (changes.tools || changes.prompts || changes.resources) this.emit('changed', changes);
+    return changes;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Coalesce a burst (ten servers connecting at once) into one rebuild and one notification.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.rebuild();
+      this.checkSettled();
+    });
+  }
+
+  private checkSettled(): void {
+    if (this.settleWaiters.size === 0 || this.isSettling()) return;
+    for (const done of [...this.settleWaiters]) done();
+  }
+
+  private build(): Catalog {
+    const sources: CatalogSource[] = [];
+    for (const d of this.options.pool.all()) {
+      if (!d.snapshot) continue;
+      sources.push(sourceOf(d.id, d.config, d.snapshot));
+    }
+    return buildCatalog(sources, {
+      namespace: this.options.namespace,
+      builtins: { serverId: BUILTIN_SERVER_ID, tools: this.options.builtinTools },
+    });
+  }
+}
+
+function sourceOf(
+  id: string,
+  config: ServerConfig,
+  snapshot: NonNullable<Downstream['snapshot']>,
+): CatalogSource {
+  return {
+    serverId: id,
+    snapshot,
+    ...(config.prefix !== undefined && { prefix: config.prefix }),
+    ...(config.group !== undefined && { group: config.group }),
+    ...(config.tools !== undefined && { filter: config.tools }),
+  };
+}
+
+export const transportOf = (config: ServerConfig) => (isStdio(config) ? 'stdio' : config.transport);
