@@ -81,26 +81,33 @@ export function bareMessage(error: unknown): string {
   return String(error);
 }
 
+/**
+ * An McpError whose message is exactly what the client should read. The SDK puts `message` on
+ * the wire as is and the client's McpError adds "MCP error <code>: " again, so the constructor's
+ * own prefix must not travel (else the client sees it twice).
+ */
+function wireError(code: number, message: string, data?: unknown): McpError {
+  const error = new McpError(code, message, data);
+  Object.defineProperty(error, 'message', { value: message });
+  return error;
+}
+
 /** The one conversion to the wire. A downstream McpError keeps its code, message and data. */
 export function toMcpError(error: unknown): McpError {
-  if (error instanceof McpError) {
-    // Re-create so the message is not prefixed twice ("MCP error -32602: MCP error -32602: …").
-    return new McpError(error.code, bareMessage(error), error.data);
-  }
+  if (error instanceof McpError) return wireError(error.code, bareMessage(error), error.data);
   if (error instanceof UnknownNameError || error instanceof InvalidArgumentError) {
-    return new McpError(ErrorCode.InvalidParams, error.message);
+    return wireError(ErrorCode.InvalidParams, error.message);
   }
-  if (error instanceof ConfigError) return new McpError(ErrorCode.InvalidParams, error.message);
+  if (error instanceof ConfigError) return wireError(ErrorCode.InvalidParams, error.message);
   if (error instanceof TransportFailureError) {
     const code = error.reason === 'timeout' ? ErrorCode.RequestTimeout : ErrorCode.ConnectionClosed;
-    return new McpError(code, error.message, { server: error.serverId, reason: error.reason });
+    return wireError(code, error.message, { server: error.serverId, reason: error.reason });
   }
   if (error instanceof AllCandidatesFailedError) {
-    return new McpError(ErrorCode.InternalError, error.message, { attempts: error.attempts });
+    return wireError(ErrorCode.InternalError, error.message, { attempts: error.attempts });
   }
-  if (error instanceof CoordinationUnavailableError)
-    return new McpError(ErrorCode.InternalError, error.message);
+  if (error instanceof CoordinationUnavailableError) return wireError(ErrorCode.InternalError, error.message);
   if (error instanceof ConflictError)
-    return new McpError(ErrorCode.InvalidRequest, error.message, error.details);
-  return new McpError(ErrorCode.InternalError, error instanceof Error ? error.message : String(error));
+    return wireError(ErrorCode.InvalidRequest, error.message, error.details);
+  return wireError(ErrorCode.InternalError, error instanceof Error ? error.message : String(error));
 }

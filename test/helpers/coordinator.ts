@@ -1,0 +1,107 @@
+/**
+ * Drive the BUILT coordinator (dist/main.js) as a child process with the SDK's Client, the way an
+ * IDE does. Configs are written to a temp folder; everything is torn down by close().
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const MAIN = join(ROOT, 'dist/main.js');
+export const FIXTURE = join(ROOT, 'test/fixtures/tool-server.mjs');
+export const NODE_MODULES = join(ROOT, 'node_modules');
+
+export const everythingServer = () => ({
+  command: process.execPath,
+  args: [join(NODE_MODULES, '@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'],
+});
+
+/** A temp folder that holds the config (and anything else a test wants to put there). */
+export function tempDir(prefix = 'mcp-coord-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Write a servers.yml from an object (JSON is valid YAML). */
+export function writeConfig(dir: string, config: unknown, name = 'servers.yml'): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
+
+export interface StartedCoordinator {
+  client: Client;
+  transport: StdioClientTransport;
+  /** Everything the coordinator wrote to stderr so far. */
+  stderr(): string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  capabilities?: ClientCapabilities;
+  env?: Record<string, string>;
+  clientName?: string;
+  /** Called on the client before connect (to set request handlers for sampling etc.). */
+  setup?: (client: Client) => void;
+}
+
+export async function startCoordinator(
+  configFile: string,
+  options: StartOptions = {},
+): Promise<StartedCoordinator> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN, 'serve', '--config', configFile],
+    env: { ...(process.env as Record<string, string>), MCP_COORDINATOR_LOG_LEVEL: 'debug', ...options.env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const client = new Client(
+    { name: options.clientName ?? 'integration-test', version: '1.0.0' },
+    { capabilities: options.capabilities ?? {} },
+  );
+  options.setup?.(client);
+  await client.connect(transport);
+  return {
+    client,
+    transport,
+    stderr: () => stderr,
+    pid: transport.pid!,
+    close: async () => {
+      await client.close().catch(() => {});
+    },
+  };
+}
+
+/** Poll until check() returns a truthy value or the time is up. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Is a process alive? */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
