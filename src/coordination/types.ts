@@ -78,6 +78,27 @@ export interface EventBus {
   /** Past events, oldest first, from the stream (Redis) or the ring buffer (memory). */
   replay(options?: ReplayOptions): Promise<CoordinationEvent[]>;
   readonly status: BusStatus;
+  /**
+   * Called on every status change (health, a buffer flusher); returns an unsubscribe function.
+   * Optional so hand-written test doubles need not implement it; both real backends do.
+   */
+  onStatus?(listener: (status: BusStatus, previous: BusStatus) => void): () => void;
   stats(): BusStats;
   close(): Promise<void>;
 }
+
+/**
+ * Time and timers for lock expiry checks and agent heartbeats, injectable so tests can drive
+ * them. Timers from `systemClock` are unref'd: coordination bookkeeping never keeps a process alive.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};

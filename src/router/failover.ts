@@ -34,14 +34,18 @@ export async function runWithFailover<T>(
   // When every candidate is known down, still try them: one may be back by now.
   const order = available.length > 0 ? available : candidates;
   if (available.length === 0) attempts.length = 0;
+  let last: TransportFailureError | undefined;
   for (const target of order) {
     try {
       const result = await attempt(target);
       return { result, target, attempts };
     } catch (error) {
       if (!(error instanceof TransportFailureError)) throw error;
+      last = error;
       attempts.push({ target, error: error.message });
     }
   }
+  // With a single candidate its own error (timeout, closed) says more than a summary would.
+  if (last && attempts.length === 1) throw last;
   throw new AllCandidatesFailedError(attempts);
 }

@@ -38,10 +38,8 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
     super();
     this.catalog = this.build();
     options.pool.on('catalog', () => this.schedule());
-    options.pool.on('status', () => {
-      this.schedule();
-      this.checkSettled();
-    });
+    // Settled is checked only after the rebuild, so a waiter never looks at a stale catalog.
+    options.pool.on('status', () => this.schedule());
   }
 
   get current(): Catalog {

@@ -217,7 +217,7 @@ describe('forwarding to server-everything', () => {
       { onprogress: () => void order.push('progress') },
     );
     order.push('result');
-    assert.ok(result.content.length > 0);
+    assert.ok((result as CallToolResult).content.length > 0);
     assert.ok(order.filter((o) => o === 'progress').length >= 2, `progress seen: ${order.join(',')}`);
     assert.equal(order.at(-1), 'result');
   });

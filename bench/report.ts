@@ -1,0 +1,177 @@
+/**
+ * From raw per-round samples to the figures people read: medians over rounds, min–max, ratios
+ * taken within a round and then medianed; a markdown table for stdout and the full JSON.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { FIGURES, meets, targetText, type Figure } from './figures.js';
+import type { ProxyResult } from './sections/proxy.js';
+import { round, spread, type Spread } from './stats.js';
+import type { BenchRow } from './types.js';
+
+export interface CellSummary {
+  value?: Spread;
+  /** Ratio to direct, per round, then median and range. */
+  ratio?: Spread;
+  errors: string[];
+}
+
+export interface FigureSummary {
+  id: string;
+  title: string;
+  unit: string;
+  target?: string;
+  /** Does the coordinator meet the target (median)? undefined when it has no figure. */
+  pass?: boolean;
+  contestants: Record<string, CellSummary>;
+}
+
+export interface SectionOutcome {
+  rows: BenchRow[];
+  error?: string;
+  skipped?: string;
+}
+
+export function summarise(proxy: ProxyResult): FigureSummary[] {
+  return FIGURES.map((f) => {
+    const perRound = proxy.results[f.id];
+    const direct = perRound.direct ?? [];
+    const contestants: Record<string, CellSummary> = {};
+    for (const c of proxy.contestants) {
+      const samples = perRound[c.id] ?? [];
+      const values = samples.map((s) => s?.value ?? Number.NaN);
+      const ratios = samples.map((s, r) => (s?.value ?? Number.NaN) / (direct[r]?.value ?? Number.NaN));
+      const errors = [...new Set(samples.map((s) => s?.error).filter((e): e is string => !!e))];
+      contestants[c.id] = {
+        value: spread(values),
+        ratio: f.ratio && c.id !== 'direct' ? spread(ratios) : undefined,
+        errors,
+      };
+    }
+    const coord = contestants.coordinator;
+    const measured = f.target?.onRatio ? coord?.ratio : coord?.value;
+    return {
+      id: f.id,
+      title: f.title,
+      unit: f.unit,
+      target: f.target ? targetText(f.target, f.unit) : undefined,
+      pass: f.target && measured ? meets(f.target, measured.median) : undefined,
+      contestants,
+    };
+  });
+}
+
+function fmtValue(v: number, unit: string): string {
+  if (unit === 'ms' && v < 1) return `${Math.round(v * 1000)} µs`;
+  if (unit === 'ms') return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v)} ms`;
+  if (unit === 'calls/s') return `${Math.round(v).toLocaleString('en-US')}/s`;
+  return `${v.toFixed(1)} ${unit}`;
+}
+
+const fmtRange = (s: Spread, f: (v: number) => string) => (s.n > 1 ? ` [${f(s.min)}–${f(s.max)}]` : '');
+
+class Notes {
+  readonly lines: string[] = [];
+  ref(text: string): string {
+    let i = this.lines.indexOf(text);
+    if (i < 0) i = this.lines.push(text) - 1;
+    return `[${i + 1}]`;
+  }
+}
+
+function cell(
+  f: Figure,
+  id: string,
+  s: FigureSummary,
+  unavailable: string | undefined,
+  notes: Notes,
+): string {
+  if (id === 'direct' && !f.direct) return '—';
+  if (unavailable) return `n/a ${notes.ref(`${id}: ${unavailable}`)}`;
+  const c = s.contestants[id];
+  const failed = c?.errors.length ? ` ${notes.ref(`${id}, ${f.id}: ${c.errors.join(' | ')}`)}` : '';
+  if (!c?.value) return `failed${failed}`;
+  const abs = fmtValue(c.value.median, f.unit);
+  if (!f.ratio) return `${abs}${fmtRange(c.value, (v) => fmtValue(v, f.unit))}${failed}`;
+  if (id === 'direct') return `1.00 (${abs}${fmtRange(c.value, (v) => fmtValue(v, f.unit))})${failed}`;
+  if (!c.ratio) return `${abs}, no direct to compare${failed}`;
+  return `${c.ratio.median.toFixed(2)}×${fmtRange(c.ratio, (v) => v.toFixed(2))} (${abs})${failed}`;
+}
+
+export function markdown(
+  proxy: ProxyResult | undefined,
+  summary: FigureSummary[] | undefined,
+  sections: Record<string, SectionOutcome>,
+  header: string,
+): string {
+  const out = [header, ''];
+  const notes = new Notes();
+  if (proxy && summary) {
+    const cols = proxy.contestants;
+    out.push(`| figure | ${cols.map((c) => c.label).join(' | ')} | target | pass? |`);
+    out.push(`|---|${cols.map(() => '---|').join('')}---|---|`);
+    for (const f of FIGURES) {
+      const s = summary.find((x) => x.id === f.id)!;
+      const cells = cols.map((c) => cell(f, c.id, s, c.unavailable, notes));
+      const pass = s.pass === undefined ? '—' : s.pass ? 'yes' : '**no**';
+      out.push(`| ${f.title} | ${cells.join(' | ')} | ${s.target ?? ''} | ${pass} |`);
+    }
+    out.push('');
+    out.push(
+      `Median over ${proxy.rounds} interleaved round(s), [min–max] across rounds; ratios are taken within a round, then medianed.`,
+    );
+  }
+  const sectionIds = Object.keys(sections);
+  if (sectionIds.length) {
+    out.push('', '| section | figure | value | target | pass? |', '|---|---|---|---|---|');
+    for (const id of sectionIds) {
+      const o = sections[id]!;
+      if (o.skipped || o.error) {
+        out.push(
+          `| ${id} | — | ${o.skipped ? 'skipped' : 'failed'} ${notes.ref(`${id}: ${o.skipped ?? o.error}`)} | | |`,
+        );
+      }
+      for (const row of o.rows) {
+        const value = row.value === null ? 'n/a' : `${round(row.value, 3)} ${row.unit}`;
+        const note = row.note ? ` ${notes.ref(`${id}, ${row.name}: ${row.note}`)}` : '';
+        const pass = row.pass === undefined ? '—' : row.pass ? 'yes' : '**no**';
+        out.push(`| ${id} | ${row.name} | ${value}${note} | ${row.target ?? ''} | ${pass} |`);
+      }
+    }
+  }
+  if (notes.lines.length) out.push('', ...notes.lines.map((n, i) => `${i + 1}. ${n}`));
+  return `${out.join('\n')}\n`;
+}
+
+function readProc(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function machine() {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    cpuModel: list[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    totalMemMb: Math.round(totalmem() / 2 ** 20),
+    loadavg: loadavg().map((l) => round(l, 2)),
+    /** 1: children in their own session (detached) get their own CPU share under load. */
+    schedAutogroup: readProc('/proc/sys/kernel/sched_autogroup_enabled'),
+  };
+}
+
+/** Writes bench/results/<ISO timestamp>.json and latest.json; returns the timestamped path. */
+export function writeResults(dir: string, date: Date, data: unknown): string {
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(data, null, 1)}\n`;
+  const file = join(dir, `${date.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, json);
+  writeFileSync(join(dir, 'latest.json'), json);
+  return file;
+}

@@ -1,0 +1,119 @@
+/**
+ * How each contestant is launched. All of them stand in front of the same fixture servers.
+ * - direct:      the limit — an SDK Client per fixture, spawned by the bench itself.
+ * - naive:       bench/naive-proxy.mjs, the ≈80-line SDK stdio→stdio proxy.
+ * - coordinator: `node dist/main.js serve --config <generated servers.yml>`, cwd a fresh temp dir.
+ * Third-party aggregators live in peers.ts.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { REPO_ROOT, downstreamLaunch, writeClaudeConfig, writeServersYml } from './fixture.js';
+import { lastErrorLine, tailOf, tempDir } from './procs.js';
+import {
+  aggregatorSession,
+  callChecked,
+  connectOrExplain,
+  listAllNames,
+  newClient,
+  track,
+  type Contestant,
+  type Session,
+} from './session.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+
+/** Spawns `node <args>` as an MCP stdio server and connects a client to it. */
+async function stdioAggregator(args: string[], cwd: string): Promise<Session> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args,
+    cwd,
+    env: getDefaultEnvironment(),
+    stderr: 'pipe',
+  });
+  const stderr = tailOf(transport.stderr as Readable | null);
+  const client = newClient();
+  await connectOrExplain(client, transport, () => {
+    const line = lastErrorLine(stderr());
+    return line ? `stderr: ${line}` : '';
+  });
+  return aggregatorSession(client, transport.pid ?? undefined, () => client.close());
+}
+
+export const direct: Contestant = {
+  id: 'direct',
+  label: 'direct',
+  unavailable: async () => undefined,
+  async start(specs) {
+    const clients = new Map<string, Client>();
+    // Each pipeline is spawn → handshake → first list, all in parallel: a client doing it all itself.
+    const firstLists = await Promise.all(
+      specs.map(async (spec) => {
+        const transport = new StdioClientTransport({ ...downstreamLaunch(spec), stderr: 'pipe' });
+        const stderr = tailOf(transport.stderr as Readable | null);
+        const client = newClient();
+        await connectOrExplain(client, transport, () => lastErrorLine(stderr()));
+        clients.set(spec.id, client);
+        return listAllNames(client, `${spec.id}__`);
+      }),
+    );
+    let pendingFirst: string[] | undefined = firstLists.flat();
+    const closeAll = async () => {
+      await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    };
+    return track({
+      call: (server, tool, args) => {
+        const client = clients.get(server);
+        if (!client) return Promise.reject(new Error(`direct: no server ${server}`));
+        return callChecked(client, tool, args);
+      },
+      async listToolNames() {
+        if (pendingFirst) {
+          const first = pendingFirst;
+          pendingFirst = undefined;
+          return first;
+        }
+        const lists = await Promise.all([...clients].map(([id, c]) => listAllNames(c, `${id}__`)));
+        return lists.flat();
+      },
+      nextListChanged: () => new Promise<void>(() => {}),
+      measuredPid: undefined,
+      close: closeAll,
+    });
+  },
+};
+
+export const NAIVE_PROXY = join(REPO_ROOT, 'bench/naive-proxy.mjs');
+
+export const naive: Contestant = {
+  id: 'naive',
+  label: 'naive SDK proxy',
+  unavailable: async () => (existsSync(NAIVE_PROXY) ? undefined : `${NAIVE_PROXY} missing`),
+  async start(specs) {
+    const dir = tempDir('naive');
+    return stdioAggregator([NAIVE_PROXY, '--config', writeClaudeConfig(dir, specs)], dir);
+  },
+};
+
+export const COORDINATOR_MAIN = join(REPO_ROOT, 'dist/main.js');
+
+export const coordinator: Contestant = {
+  id: 'coordinator',
+  label: `mcp-coordinator ${readVersion(join(REPO_ROOT, 'package.json'))}`,
+  unavailable: async () =>
+    existsSync(COORDINATOR_MAIN) ? undefined : 'dist/main.js missing (coordinator not built)',
+  async start(specs) {
+    // A fresh cwd per launch: no catalog cache from an earlier launch can make a cold start warm.
+    const dir = tempDir('coordinator');
+    return stdioAggregator([COORDINATOR_MAIN, 'serve', '--config', writeServersYml(dir, specs)], dir);
+  },
+};
+
+export function readVersion(packageJson: string): string {
+  try {
+    return String((JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: string }).version ?? '?');
+  } catch {
+    return '?';
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The small contract between the bench runner and its sections (proxy, bus, locks).
+ * A section module exports `run(ctx)` (or a default function) resolving to rows.
+ */
+
+/** One line of a section's table. `value` null means "not measured" (say why in `note`). */
+export interface BenchRow {
+  name: string;
+  value: number | null;
+  unit: string;
+  /** Human-readable target, e.g. "≤ 2 ms" or "≥ 20000/s". */
+  target?: string;
+  pass?: boolean;
+  note?: string;
+}
+
+export interface SectionContext {
+  /** Absolute path of the repository root. */
+  readonly repoRoot: string;
+  /** `--quick`: fewer rounds and samples, a smoke run. */
+  readonly quick: boolean;
+  /** Loopback redis-server started for this run (bus/locks sections), when one is available. */
+  readonly redisUrl?: string;
+  /** Wall-clock budget of the section; it must return on its own within it. */
+  readonly budgetMs: number;
+  /** Progress messages (stderr). stdout is reserved for the final table. */
+  readonly log: (message: string) => void;
+}
+
+export type Section = (ctx: SectionContext) => Promise<BenchRow[] | BenchRow> | BenchRow[] | BenchRow;

@@ -1,0 +1,159 @@
+/**
+ * The agents of this coordinator: registration (`agent:registered`), heartbeats that keep their
+ * keys alive, explicit leave (`agent:left`, releasing their tasks and locks), and the sweep that
+ * notices other coordinators' agents whose keys expired.
+ *
+ * One unref'd timer every third of the TTL both heartbeats and sweeps. A registration that could
+ * not reach the store is announced by the first heartbeat that can; a heartbeat that finds its
+ * key gone (swept by someone else, or lost in a Redis restart) announces the agent again.
+ */
+import { silentLogger, type Logger } from '../../shared/logger.js';
+import type { Locks } from '../locks/service.js';
+import type { Tasks } from '../tasks/service.js';
+import { systemClock, type Clock, type EventBus } from '../types.js';
+import type { AgentBackend, AgentRecord, ClientInfo } from './types.js';
+
+export interface AgentsOptions {
+  backend: AgentBackend;
+  bus: EventBus;
+  locks: Locks;
+  tasks: Tasks;
+  /** This coordinator's instance id, recorded with its agents. */
+  source: string;
+  ttlMs: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface LocalAgent {
+  record: AgentRecord;
+  announced: boolean;
+}
+
+export class Agents {
+  private readonly local = new Map<string, LocalAgent>();
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private timer: unknown;
+  private closed = false;
+
+  constructor(private readonly options: AgentsOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? silentLogger).child('agents');
+    this.schedule();
+  }
+
+  /** Register `agentId` (idempotent). Never throws for an unreachable store: heartbeats retry. */
+  async register(agentId: string, clientInfo: ClientInfo): Promise<boolean> {
+    const now = new Date(this.clock.now()).toISOString();
+    const agent: LocalAgent = {
+      record: { agentId, clientInfo, source: this.options.source, registeredAt: now, lastSeen: now },
+      announced: false,
+    };
+    this.local.set(agentId, agent);
+    return this.beat(agent);
+  }
+
+  /** Leave: `agent:left`, then release the agent's tasks and locks. Without an id, all of ours. */
+  async leave(agentId?: string): Promise<void> {
+    const ids = agentId !== undefined ? [agentId] : [...this.local.keys()];
+    for (const id of ids) {
+      this.local.delete(id);
+      try {
+        if (await this.options.backend.remove(id)) {
+          this.publishLeft(id, 'leave');
+        }
+        await this.releaseHoldings(id);
+      } catch (error) {
+        // Its key expires without heartbeats; a sweep elsewhere then announces and cleans up.
+        this.logger.warn('agent leave deferred to expiry', { agentId: id, error });
+      }
+    }
+  }
+
+  list(): Promise<AgentRecord[]> {
+    return this.options.backend.list();
+  }
+
+  /** Announce and clean up after agents whose heartbeat stopped. Returns their ids. */
+  async sweep(): Promise<string[]> {
+    const gone: string[] = [];
+    for (const id of await this.options.backend.expired()) {
+      // Our own agent expired only because our heartbeats were late: beat instead.
+      if (this.local.has(id)) continue;
+      if (!(await this.options.backend.claimExpired(id))) continue;
+      this.publishLeft(id, 'expired');
+      await this.releaseHoldings(id);
+      gone.push(id);
+    }
+    return gone;
+  }
+
+  /** Heartbeat every local agent and sweep; what the timer runs. */
+  async tick(): Promise<void> {
+    for (const agent of [...this.local.values()]) await this.beat(agent);
+    try {
+      await this.sweep();
+    } catch (error) {
+      this.logger.debug('agent sweep deferred', { error });
+    }
+  }
+
+  /** Stop heartbeats and sweeps (without leaving: call leave() first for a clean exit). */
+  close(): void {
+    this.closed = true;
+    this.clock.clearTimeout(this.timer);
+  }
+
+  private async beat(agent: LocalAgent): Promise<boolean> {
+    const record = { ...agent.record, lastSeen: new Date(this.clock.now()).toISOString() };
+    let wasAbsent: boolean;
+    try {
+      wasAbsent = await this.options.backend.heartbeat(record, this.options.ttlMs);
+    } catch (error) {
+      this.logger.debug('agent heartbeat failed', { agentId: record.agentId, error });
+      return false;
+    }
+    // It may have left while the heartbeat was in flight.
+    const current = this.local.get(record.agentId);
+    if (current === undefined) {
+      await this.options.backend.remove(record.agentId).catch(() => false);
+      return false;
+    }
+    // Registered again meanwhile: that registration announces itself.
+    if (current !== agent) return true;
+    if (!agent.announced || wasAbsent) {
+      this.options.bus.publish({
+        type: 'agent:registered',
+        agentId: record.agentId,
+        data: {
+          agentId: record.agentId,
+          clientInfo: record.clientInfo,
+          registeredAt: record.registeredAt,
+          ...(agent.announced ? { rejoined: true } : {}),
+        },
+      });
+      agent.announced = true;
+    }
+    return true;
+  }
+
+  private publishLeft(agentId: string, cause: 'leave' | 'expired'): void {
+    this.options.bus.publish({ type: 'agent:left', agentId, data: { agentId, cause } });
+  }
+
+  private async releaseHoldings(agentId: string): Promise<void> {
+    await this.options.tasks.releaseAllFor(agentId);
+    await this.options.locks.releaseAllHeldBy(agentId, 'agent_left');
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = this.clock.setTimeout(
+      () => {
+        void this.tick().finally(() => this.schedule());
+      },
+      Math.max(1, Math.floor(this.options.ttlMs / 3)),
+    );
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Builds the coordination services — locks, tasks, agents, registry — over one store: Redis when
+ * a URL is given (one command connection, shared by all four), memory otherwise. The event bus
+ * is built by the caller (`createBus`) and passed in, so the server and a library client can
+ * share this assembly.
+ */
+import type { Redis } from 'ioredis';
+
+import { silentLogger, type Logger } from '../shared/logger.js';
+import { MemoryAgentBackend } from './agents/memory.js';
+import type { AgentBackend } from './agents/types.js';
+import { RedisAgentBackend } from './agents/redis.js';
+import { Agents } from './agents/service.js';
+import { MemoryLockBackend } from './locks/memory.js';
+import { RedisLockBackend } from './locks/redis.js';
+import { connectStore, storeStatus, waitReady } from './locks/redis-store.js';
+import { Locks } from './locks/service.js';
+import type { LockBackend } from './locks/types.js';
+import { MemoryRegistryBackend } from './registry/memory.js';
+import { RedisRegistryBackend } from './registry/redis.js';
+import { Registry } from './registry/service.js';
+import type { RegistryBackend } from './registry/types.js';
+import { MemoryTaskBackend } from './tasks/memory.js';
+import { RedisTaskBackend } from './tasks/redis.js';
+import { Tasks } from './tasks/service.js';
+import type { TaskBackend } from './tasks/types.js';
+import { systemClock, type Clock, type EventBus } from './types.js';
+
+export { Agents } from './agents/service.js';
+export type { AgentRecord, ClientInfo } from './agents/types.js';
+export { Locks, type UnlockCause } from './locks/service.js';
+export type { AcquireResult, LockRecord, PublicLock, ReleaseResult } from './locks/types.js';
+export { normalizeLockPath } from './paths.js';
+export { Registry } from './registry/service.js';
+export type { ServerRegistration, ServerRegistryEntry } from './registry/types.js';
+export { Tasks } from './tasks/service.js';
+export type { ClaimResult, FinishResult, TaskRecord, TaskStatus } from './tasks/types.js';
+export { coordinationTools, type CoordinationTool, type CoordinationToolDeps } from './tools.js';
+
+export interface CoordinationOptions {
+  /** Empty or absent: everything in memory, for this process only. */
+  redisUrl?: string;
+  prefix: string;
+  lockTtlMs: number;
+  agentTtlMs: number;
+  workspaceRoot: string;
+  bus: EventBus;
+  /** This coordinator's instance id (event source, registry owner, agent records). */
+  source: string;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface Coordination {
+  readonly locks: Locks;
+  readonly tasks: Tasks;
+  readonly agents: Agents;
+  readonly registry: Registry;
+  readonly workspaceRoot: string;
+  readonly lockTtlMs: number;
+  /** The shared store as health reports it. */
+  redisStatus(): 'connected' | 'disconnected' | 'disabled';
+  /** Leave (announcing `agent:left`, releasing holdings), drop our registry entries, disconnect. */
+  close(): Promise<void>;
+}
+
+/**
+ * Async only to wait (briefly, STORE_DEFAULTS.readyTimeoutMs) for the first Redis connection;
+ * when Redis is down it resolves anyway, and operations fail fast until it is back.
+ */
+export async function createCoordination(options: CoordinationOptions): Promise<Coordination> {
+  const clock = options.clock ?? systemClock;
+  const logger = (options.logger ?? silentLogger).child('coordination');
+  const redisUrl = options.redisUrl?.trim();
+  let redis: Redis | undefined;
+  if (redisUrl) {
+    redis = connectStore(redisUrl, logger);
+    const ready = await waitReady(redis);
+    if (!ready) logger.warn('coordination store not reachable yet; retrying in the background');
+  }
+  const backends = redis ? redisBackends(redis, options.prefix) : memoryBackends(clock);
+
+  const services = assembleServices(backends, { ...options, clock, logger });
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    await services.close();
+    if (redis) await quit(redis);
+  };
+
+  return {
+    ...services,
+    workspaceRoot: options.workspaceRoot,
+    lockTtlMs: options.lockTtlMs,
+    redisStatus: () => (redis ? storeStatus(redis) : 'disabled'),
+    close: () => (closing ??= close()),
+  };
+}
+
+export interface CoordinationBackends {
+  locks: LockBackend;
+  tasks: TaskBackend;
+  agents: AgentBackend;
+  registry: RegistryBackend;
+}
+
+export interface CoordinationServices {
+  readonly locks: Locks;
+  readonly tasks: Tasks;
+  readonly agents: Agents;
+  readonly registry: Registry;
+  /** Leave, drop our registry entries, stop timers; the store connection is the caller's. */
+  close(): Promise<void>;
+}
+
+/** The services over given backends (shared by createCoordination and the contract tests). */
+export function assembleServices(
+  backends: CoordinationBackends,
+  options: Pick<CoordinationOptions, 'bus' | 'source' | 'lockTtlMs' | 'agentTtlMs'> & {
+    clock: Clock;
+    logger: Logger;
+  },
+): CoordinationServices {
+  const { bus, source, clock, logger } = options;
+  const locks = new Locks({ backend: backends.locks, bus, clock, logger });
+  const tasks = new Tasks({
+    backend: backends.tasks,
+    locks,
+    bus,
+    lockTtlMs: options.lockTtlMs,
+    clock,
+    logger,
+  });
+  const agents = new Agents({
+    backend: backends.agents,
+    bus,
+    locks,
+    tasks,
+    source,
+    ttlMs: options.agentTtlMs,
+    clock,
+    logger,
+  });
+  const registry = new Registry({ backend: backends.registry, bus, owner: source, clock });
+  return {
+    locks,
+    tasks,
+    agents,
+    registry,
+    close: async () => {
+      await agents.leave();
+      await registry
+        .removeOwned()
+        .catch((error: unknown) => logger.debug('registry cleanup skipped', { error }));
+      agents.close();
+      tasks.close();
+      locks.close();
+    },
+  };
+}
+
+/** Redis backends; their times come from the Redis clock, so they take no Clock. */
+export function redisBackends(redis: Redis, prefix: string): CoordinationBackends {
+  return {
+    locks: new RedisLockBackend(redis, prefix),
+    tasks: new RedisTaskBackend(redis, prefix),
+    agents: new RedisAgentBackend(redis, prefix),
+    registry: new RedisRegistryBackend(redis, prefix),
+  };
+}
+
+export function memoryBackends(clock: Clock = systemClock): CoordinationBackends {
+  const locks = new MemoryLockBackend(clock);
+  return {
+    locks,
+    tasks: new MemoryTaskBackend(locks),
+    agents: new MemoryAgentBackend(clock),
+    registry: new MemoryRegistryBackend(),
+  };
+}
+
+/** QUIT when connected (flushes replies), plain disconnect otherwise (QUIT would be refused offline). */
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
+  }
+}

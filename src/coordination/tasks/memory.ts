@@ -1,0 +1,136 @@
+/**
+ * In-process task store over the memory lock store (they share the lock map, so a task claim and
+ * a lock_file see each other). Each method runs without awaiting anything in between, which makes
+ * it as atomic as the Redis script it mirrors.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { MemoryLockBackend } from '../locks/memory.js';
+import type { LockRecord } from '../locks/types.js';
+import {
+  lockReasonFor,
+  type ClaimedLock,
+  type ClaimResult,
+  type FinishResult,
+  type TaskBackend,
+  type TaskRecord,
+  type TaskStatus,
+} from './types.js';
+
+export class MemoryTaskBackend implements TaskBackend {
+  private readonly tasks = new Map<string, TaskRecord>();
+
+  constructor(private readonly locks: MemoryLockBackend) {}
+
+  async claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult> {
+    const current = this.tasks.get(taskId);
+    if (
+      current &&
+      current.status !== 'released' &&
+      !(current.status === 'claimed' && current.agentId === agentId)
+    ) {
+      return { ok: false, conflict: 'task', taskId, holder: current.agentId, status: current.status };
+    }
+    const reclaimed = current?.status === 'claimed';
+    const all = unique([...(reclaimed ? current.files : []), ...files]);
+    for (const file of all) {
+      const lock = this.locks.live(file);
+      if (lock && lock.holder !== agentId) {
+        return {
+          ok: false,
+          conflict: 'file',
+          taskId,
+          file,
+          holder: lock.holder,
+          ...(lock.reason !== undefined ? { reason: lock.reason } : {}),
+          expiresAt: lock.expiresAt,
+        };
+      }
+    }
+    const now = new Date(this.locks.clock.now()).toISOString();
+    const locks: ClaimedLock[] = all.map((file) => {
+      const existing = this.locks.live(file);
+      const record: LockRecord = existing ?? {
+        file,
+        holder: agentId,
+        reason: lockReasonFor(taskId),
+        taskId,
+        token: randomUUID(),
+        acquiredAt: now,
+        expiresAt: '',
+      };
+      return { lock: this.locks.put(record, ttlMs), extended: existing !== undefined };
+    });
+    const task: TaskRecord = {
+      taskId,
+      status: 'claimed',
+      agentId,
+      files: all,
+      claimedAt: reclaimed ? current.claimedAt : now,
+      updatedAt: now,
+    };
+    this.tasks.set(taskId, task);
+    return { ok: true, task, locks, reclaimed };
+  }
+
+  async finish(
+    taskId: string,
+    agentId: string,
+    status: 'completed' | 'released',
+    result?: unknown,
+  ): Promise<FinishResult> {
+    const current = this.tasks.get(taskId);
+    if (!current) return { ok: false, taskId, reason: 'not_found' };
+    if (current.status !== 'claimed') {
+      return { ok: false, taskId, reason: 'not_claimed', holder: current.agentId, status: current.status };
+    }
+    if (current.agentId !== agentId) {
+      return { ok: false, taskId, reason: 'not_claimer', holder: current.agentId, status: current.status };
+    }
+    return { ok: true, ...this.close(current, status, result) };
+  }
+
+  async releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
+    return [...this.tasks.values()]
+      .filter((task) => task.status === 'claimed' && task.agentId === agentId)
+      .map((task) => this.close(task, 'released'));
+  }
+
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    return this.tasks.get(taskId);
+  }
+
+  async list(status?: TaskStatus): Promise<TaskRecord[]> {
+    return [...this.tasks.values()]
+      .filter((task) => status === undefined || task.status === status)
+      .sort((a, b) => a.taskId.localeCompare(b.taskId));
+  }
+
+  private close(current: TaskRecord, status: 'completed' | 'released', result?: unknown) {
+    const now = new Date(this.locks.clock.now()).toISOString();
+    const releasedLocks: LockRecord[] = [];
+    for (const file of current.files) {
+      const lock = this.locks.live(file);
+      if (lock && lock.holder === current.agentId) {
+        this.locks.delete(file);
+        releasedLocks.push(lock);
+      }
+    }
+    const task: TaskRecord = {
+      taskId: current.taskId,
+      status,
+      agentId: current.agentId,
+      files: current.files,
+      claimedAt: current.claimedAt,
+      updatedAt: now,
+      ...(status === 'completed' ? { completedAt: now } : {}),
+      ...(status === 'completed' && result !== undefined ? { result } : {}),
+    };
+    this.tasks.set(task.taskId, task);
+    return { task, releasedLocks };
+  }
+}
+
+function unique(files: string[]): string[] {
+  return [...new Set(files)];
+}

@@ -1,0 +1,247 @@
+/**
+ * Tasks in Redis. Layout: one hash `<prefix>tasks`, field = task id, value = the JSON TaskRecord
+ * (one key to list with HGETALL, no SCAN). Completed and released tasks stay as history.
+ *
+ * A claim is one Lua script: it checks the task field and every lock key `<prefix>lock:<file>`,
+ * and only when nothing conflicts does it write all the locks (`SET … PX`) and the task. So a
+ * conflict leaves nothing behind, and no other client can interleave. The lock keys are built
+ * inside the script from the lock prefix (the files of an earlier claim are only known there),
+ * which is fine on one Redis node but not cluster-safe; the contract's layout is single-node.
+ * Times come from the Redis clock, like the lock times (see LUA_CLOCK).
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { Redis } from 'ioredis';
+
+import { lockKeyPrefix, parseRecord } from '../locks/redis.js';
+import { LUA_CLOCK, LuaScript, parseJson, storeCall } from '../locks/redis-store.js';
+import type { LockRecord } from '../locks/types.js';
+import {
+  lockReasonFor,
+  TASK_STATUSES,
+  type ClaimResult,
+  type FinishResult,
+  type TaskBackend,
+  type TaskRecord,
+  type TaskStatus,
+} from './types.js';
+
+// ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase, files JSON, lock reason.
+// Returns {'task', taskJson} | {'file', lockJson, file} | {'ok', taskJson, reclaimed, (file, lockJson, extended)*}.
+const CLAIM = new LuaScript(`${LUA_CLOCK}
+local taskId, agent, ttl, lockPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[3]))
+local cur = redis.call('HGET', KEYS[1], taskId)
+local task = cur and cjson.decode(cur)
+local reclaimed = false
+if task then
+  if task.status == 'claimed' and task.agentId == agent then reclaimed = true
+  elseif task.status ~= 'released' then return {'task', cur} end
+end
+local all, seen = {}, {}
+local function add(f) if not seen[f] then seen[f] = true; all[#all + 1] = f end end
+if reclaimed and type(task.files) == 'table' then for _, f in ipairs(task.files) do add(f) end end
+for _, f in ipairs(cjson.decode(ARGV[6])) do add(f) end
+for _, f in ipairs(all) do
+  local held = redis.call('GET', lockPrefix .. f)
+  if held and cjson.decode(held).holder ~= agent then return {'file', held, f} end
+end
+local reply = {'ok', '', reclaimed and '1' or '0'}
+for i, f in ipairs(all) do
+  local key = lockPrefix .. f
+  local held = redis.call('GET', key)
+  local rec, extended
+  if held then
+    rec = cjson.decode(held); rec.expiresAt = expiresAt; extended = '1'
+  else
+    rec = {file = f, holder = agent, reason = ARGV[7], taskId = taskId, token = ARGV[5] .. ':' .. i,
+           acquiredAt = now, expiresAt = expiresAt}
+    extended = '0'
+  end
+  local out = cjson.encode(rec)
+  redis.call('SET', key, out, 'PX', ttl)
+  reply[#reply + 1] = f; reply[#reply + 1] = out; reply[#reply + 1] = extended
+end
+local claimedAt = now
+if reclaimed then claimedAt = task.claimedAt end
+reply[2] = cjson.encode({taskId = taskId, status = 'claimed', agentId = agent, files = all,
+                         claimedAt = claimedAt, updatedAt = now})
+redis.call('HSET', KEYS[1], taskId, reply[2])
+return reply
+`);
+
+// Shared by FINISH and RELEASE_ALL: close one task, appending taskJson, n, (file, lockJson)*n.
+const CLOSE_FN = `
+local function close(task, status, now, lockPrefix, resultJson, reply)
+  local released = {}
+  if type(task.files) == 'table' then
+    for _, f in ipairs(task.files) do
+      local held = redis.call('GET', lockPrefix .. f)
+      if held and cjson.decode(held).holder == task.agentId then
+        redis.call('DEL', lockPrefix .. f)
+        released[#released + 1] = f; released[#released + 1] = held
+      end
+    end
+  end
+  task.status = status; task.updatedAt = now; task.result = nil
+  if status == 'completed' then task.completedAt = now end
+  local out = cjson.encode(task)
+  -- Spliced in as text: a cjson round trip would turn [] into {} and mangle big numbers.
+  if resultJson ~= '' then out = string.sub(out, 1, -2) .. ',"result":' .. resultJson .. '}' end
+  redis.call('HSET', KEYS[1], task.taskId, out)
+  reply[#reply + 1] = out; reply[#reply + 1] = #released / 2
+  for _, v in ipairs(released) do reply[#reply + 1] = v end
+end
+`;
+
+// ARGV: taskId, agentId, status, lockPrefix, result JSON or ''.
+const FINISH = new LuaScript(`${LUA_CLOCK}${CLOSE_FN}
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {'not_found'} end
+local task = cjson.decode(cur)
+if task.status ~= 'claimed' then return {'not_claimed', cur} end
+if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
+local reply = {'ok'}
+close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply)
+return reply
+`);
+
+// ARGV: agentId, lockPrefix.
+const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${CLOSE_FN}
+local entries = redis.call('HGETALL', KEYS[1])
+local reply = {}
+for i = 1, #entries, 2 do
+  local task = cjson.decode(entries[i + 1])
+  if task.status == 'claimed' and task.agentId == ARGV[1] then close(task, 'released', iso(now_ms), ARGV[2], '', reply) end
+end
+return reply
+`);
+
+export class RedisTaskBackend implements TaskBackend {
+  private readonly tasksKey: string;
+  private readonly lockPrefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.tasksKey = `${prefix}tasks`;
+    this.lockPrefix = lockKeyPrefix(prefix);
+  }
+
+  async claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult> {
+    const args = [
+      taskId,
+      agentId,
+      ttlMs,
+      this.lockPrefix,
+      randomUUID(),
+      JSON.stringify(files),
+      lockReasonFor(taskId),
+    ];
+    const reply = (await storeCall(this.redis, () =>
+      CLAIM.run(this.redis, [this.tasksKey], args),
+    )) as string[];
+    const [kind, json = '', third = ''] = reply;
+    if (kind === 'task') {
+      const task = parseTask(json, taskId);
+      return { ok: false, conflict: 'task', taskId, holder: task.agentId, status: task.status };
+    }
+    if (kind === 'file') {
+      const lock = parseRecord(json, third);
+      return {
+        ok: false,
+        conflict: 'file',
+        taskId,
+        file: third,
+        holder: lock.holder,
+        ...(lock.reason !== undefined ? { reason: lock.reason } : {}),
+        expiresAt: lock.expiresAt,
+      };
+    }
+    const locks = [];
+    for (let i = 3; i + 2 < reply.length; i += 3) {
+      locks.push({ lock: parseRecord(reply[i + 1], reply[i]!), extended: reply[i + 2] === '1' });
+    }
+    return { ok: true, task: parseTask(json, taskId), locks, reclaimed: third === '1' };
+  }
+
+  async finish(
+    taskId: string,
+    agentId: string,
+    status: 'completed' | 'released',
+    result?: unknown,
+  ): Promise<FinishResult> {
+    const resultJson = status === 'completed' && result !== undefined ? (JSON.stringify(result) ?? '') : '';
+    const args = [taskId, agentId, status, this.lockPrefix, resultJson];
+    const reply = (await storeCall(this.redis, () =>
+      FINISH.run(this.redis, [this.tasksKey], args),
+    )) as unknown[];
+    const kind = reply[0] as string;
+    if (kind === 'ok') return { ok: true, ...readClosed(reply, 1, taskId).closed };
+    if (kind === 'not_found') return { ok: false, taskId, reason: 'not_found' };
+    const task = parseTask(reply[1] as string, taskId);
+    return {
+      ok: false,
+      taskId,
+      reason: kind === 'not_claimed' ? 'not_claimed' : 'not_claimer',
+      holder: task.agentId,
+      status: task.status,
+    };
+  }
+
+  async releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
+    const args = [agentId, this.lockPrefix];
+    const reply = (await storeCall(this.redis, () =>
+      RELEASE_ALL.run(this.redis, [this.tasksKey], args),
+    )) as unknown[];
+    const out = [];
+    for (let at = 0; at < reply.length;) {
+      const { closed, next } = readClosed(reply, at, '');
+      out.push(closed);
+      at = next;
+    }
+    return out;
+  }
+
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    const json = await storeCall(this.redis, () => this.redis.hget(this.tasksKey, taskId));
+    return json === null ? undefined : parseTask(json, taskId);
+  }
+
+  async list(status?: TaskStatus): Promise<TaskRecord[]> {
+    const all = await storeCall(this.redis, () => this.redis.hgetall(this.tasksKey));
+    return Object.entries(all)
+      .map(([taskId, json]) => parseTask(json, taskId))
+      .filter((task) => status === undefined || task.status === status)
+      .sort((a, b) => a.taskId.localeCompare(b.taskId));
+  }
+}
+
+/** Reads `taskJson, n, (file, lockJson)*n` starting at `at`. */
+function readClosed(reply: unknown[], at: number, taskId: string) {
+  const task = parseTask(reply[at] as string, taskId);
+  const count = Number(reply[at + 1]);
+  const releasedLocks: LockRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const base = at + 2 + i * 2;
+    releasedLocks.push(parseRecord(reply[base + 1] as string, reply[base] as string));
+  }
+  return { closed: { task, releasedLocks }, next: at + 2 + count * 2 };
+}
+
+/** Parse a stored task; cjson writes an empty `files` array as `{}`, hence the normalizing. */
+function parseTask(json: string, taskId: string): TaskRecord {
+  const raw = parseJson<Partial<TaskRecord>>(json) ?? {};
+  const status = TASK_STATUSES.includes(raw.status as TaskStatus) ? (raw.status as TaskStatus) : 'released';
+  return {
+    taskId: typeof raw.taskId === 'string' ? raw.taskId : taskId,
+    status,
+    agentId: String(raw.agentId ?? ''),
+    files: Array.isArray(raw.files) ? raw.files.map(String) : [],
+    claimedAt: String(raw.claimedAt ?? ''),
+    updatedAt: String(raw.updatedAt ?? ''),
+    ...(typeof raw.completedAt === 'string' ? { completedAt: raw.completedAt } : {}),
+    ...(raw.result !== undefined ? { result: raw.result } : {}),
+  };
+}

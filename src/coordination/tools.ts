@@ -1,0 +1,156 @@
+/**
+ * The lock and task tools of the `coordinator` namespace (`coordinator__lock_file`, …): names
+ * unprefixed here, the server layer adds the namespace. Arguments are checked by zod schemas that
+ * also produce the advertised JSON Schema, so the two never drift apart.
+ *
+ * Outcomes: a granted or listed thing is a normal result; a refusal (someone else holds the file
+ * or the task) is `isError: true` with the details, because the agent must act on it; an
+ * unreachable store throws CoordinationUnavailableError for the server layer to convert.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+import { InvalidArgumentError } from '../shared/errors.js';
+import type { Locks } from './locks/service.js';
+import { publicLock } from './locks/types.js';
+import { normalizeLockPath } from './paths.js';
+import type { Tasks } from './tasks/service.js';
+import { TASK_STATUSES, type FinishResult } from './tasks/types.js';
+
+export interface CoordinationToolDeps {
+  locks: Locks;
+  tasks: Tasks;
+  /** The calling agent; read per call because it is known only after `initialize`. */
+  agentId: () => string;
+  workspaceRoot: string;
+  lockTtlMs: number;
+}
+
+export interface CoordinationTool {
+  /** Unprefixed, e.g. `lock_file`. */
+  name: string;
+  description: string;
+  inputSchema: { type: 'object'; properties?: Record<string, unknown>; required?: string[] };
+  handler(args: unknown): Promise<CallToolResult>;
+}
+
+/** Longest lock an agent may ask for: a day. A forgotten lock should not outlive the workday. */
+const MAX_TTL_MS = 86_400_000;
+const MAX_FILES = 1_000;
+
+const file = z.string().min(1).describe('Path of the file, absolute or relative to the workspace root');
+const taskId = z.string().min(1).max(512).describe('Identifier of the task');
+
+const schemas = {
+  lock_file: z.object({
+    file,
+    reason: z.string().max(1_000).optional().describe('Why you lock it, shown to agents that are refused'),
+    ttlMs: z.number().int().min(1).max(MAX_TTL_MS).optional().describe('Lock lifetime in ms'),
+  }),
+  unlock_file: z.object({ file }),
+  list_locks: z.object({}),
+  claim_task: z.object({
+    taskId,
+    files: z.array(file).max(MAX_FILES).optional().describe('Files to lock with the task, all or none'),
+  }),
+  complete_task: z.object({ taskId, result: z.unknown().optional().describe('Any JSON outcome to record') }),
+  release_task: z.object({ taskId }),
+  list_tasks: z.object({ status: z.enum(TASK_STATUSES).optional().describe('Only tasks in this status') }),
+};
+
+export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[] {
+  const { locks, tasks, agentId, workspaceRoot, lockTtlMs } = deps;
+  const normalize = (path: string) => normalizeLockPath(path, workspaceRoot);
+
+  return [
+    tool(
+      'lock_file',
+      'Lock a file so other agents do not edit it; locking it again extends your lock.',
+      async (a) => {
+        const result = await locks.acquire(normalize(a.file), agentId(), {
+          ...(a.reason !== undefined ? { reason: a.reason } : {}),
+          ttlMs: a.ttlMs ?? lockTtlMs,
+        });
+        if (!result.ok) {
+          const { file, holder, reason, expiresAt } = result;
+          return refused({ locked: false, file, holder, reason: reason ?? null, expiresAt });
+        }
+        return ok({ locked: true, extended: result.extended, ...publicLock(result.lock) });
+      },
+    ),
+    tool('unlock_file', 'Release a file lock you hold.', async (a) => {
+      const result = await locks.release(normalize(a.file), agentId());
+      if (result.ok) return ok({ unlocked: true, file: result.lock.file, releasedAt: result.releasedAt });
+      if (result.reason === 'not_locked')
+        return ok({ unlocked: false, file: result.file, reason: 'not locked' });
+      const { file, holder, expiresAt } = result;
+      return refused({ unlocked: false, file, reason: 'locked by another agent', holder, expiresAt });
+    }),
+    tool('list_locks', 'List the current file locks of every agent.', async () => {
+      return ok({ locks: (await locks.list()).map(publicLock) });
+    }),
+    tool(
+      'claim_task',
+      'Claim a task and lock all its files, or nothing when a file or the task is held by another agent.',
+      async (a) => {
+        const files = (a.files ?? []).map(normalize);
+        const result = await tasks.claim(a.taskId, agentId(), files);
+        if (result.ok) return ok({ claimed: true, task: result.task });
+        return refused({ claimed: false, ...result, ok: undefined });
+      },
+    ),
+    tool('complete_task', 'Mark a task you claimed as completed and release its files.', async (a) => {
+      return finished('completed', await tasks.complete(a.taskId, agentId(), a.result));
+    }),
+    tool('release_task', 'Give up a task you claimed and release its files.', async (a) => {
+      return finished('released', await tasks.release(a.taskId, agentId()));
+    }),
+    tool('list_tasks', 'List tasks, optionally only those claimed, completed or released.', async (a) => {
+      return ok({ tasks: await tasks.list(a.status) });
+    }),
+  ];
+}
+
+type Schemas = typeof schemas;
+
+function tool<N extends keyof Schemas>(
+  name: N,
+  description: string,
+  run: (args: z.infer<Schemas[N]>) => Promise<CallToolResult>,
+): CoordinationTool {
+  const schema = schemas[name];
+  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(schema, { io: 'input' });
+  return {
+    name,
+    description,
+    inputSchema: inputSchema as CoordinationTool['inputSchema'],
+    handler: async (args) => run(parseArgs(schema, args) as z.infer<Schemas[N]>),
+  };
+}
+
+function parseArgs(schema: z.ZodType, args: unknown): unknown {
+  const parsed = schema.safeParse(args ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join('.') : 'arguments';
+  throw new InvalidArgumentError(`${field}: ${issue?.message ?? 'invalid'}`);
+}
+
+function finished(verb: 'completed' | 'released', result: FinishResult): CallToolResult {
+  if (result.ok) return ok({ [verb]: true, task: result.task });
+  const why = {
+    not_found: 'no such task',
+    not_claimed: 'the task is not claimed',
+    not_claimer: 'the task is claimed by another agent',
+  }[result.reason];
+  return refused({ [verb]: false, ...result, ok: undefined, error: why });
+}
+
+function ok(body: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
+}
+
+function refused(body: Record<string, unknown>): CallToolResult {
+  const clean = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+  return { ...ok(clean), isError: true };
+}

@@ -1,0 +1,266 @@
+/**
+ * An SDK `Transport` over a spawned child: stdout is the protocol (newline-delimited JSON-RPC,
+ * framed by the SDK's own `ReadBuffer`/`serializeMessage`), stderr is forwarded line by line.
+ *
+ * Differences from the SDK's StdioClientTransport, and why:
+ * - the child is `detached`, so it leads its own process group: shutting down kills the group,
+ *   grandchildren included (npx → node, shells, language servers …), and the group is recorded in
+ *   `ChildGroups` so an abrupt coordinator exit can still SIGKILL it synchronously;
+ * - a spawn failure (missing command, bad cwd) rejects `start()` at once with a message naming the
+ *   command, instead of surfacing as a bare ENOENT later;
+ * - an unexpected exit is reported through `onerror` (with code/signal) before `onclose`, so the
+ *   supervisor can say why the server went away;
+ * - env is the coordinator's whole environment with the configured env on top, not the SDK's
+ *   minimal whitelist: the coordinator already runs in the environment the user gave their IDE,
+ *   and servers routinely need more than PATH/HOME (proxies, NODE_OPTIONS, tool-specific tokens).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { TransportFailureError } from '../shared/errors.js';
+import { type ChildGroups, groupAlive, signalGroup } from './child-groups.js';
+
+/** How long each step of the shutdown may take; the sum stays under the 5 s promise. */
+export interface StdioTimings {
+  /** After closing stdin (MCP's polite shutdown for stdio), before SIGTERM. */
+  graceMs: number;
+  /** After SIGTERM to the group, before SIGKILL. */
+  termMs: number;
+  /** After SIGKILL, the longest we wait to see the leader reaped. */
+  killWaitMs: number;
+  pollMs: number;
+}
+
+export const DEFAULT_STDIO_TIMINGS: StdioTimings = {
+  graceMs: 1_500,
+  termMs: 1_500,
+  killWaitMs: 1_000,
+  pollMs: 50,
+};
+
+export interface StdioTransportOptions {
+  serverId: string;
+  command: string;
+  args: readonly string[];
+  /** Laid over `process.env`; the config's value wins. */
+  env: Readonly<Record<string, string>>;
+  /** Passed to spawn as is; the config loader resolves it against the config file. */
+  cwd?: string | undefined;
+  onStderrLine: (line: string) => void;
+  groups: ChildGroups;
+  timings?: Partial<StdioTimings>;
+}
+
+export class ChildProcessTransport implements Transport {
+  onclose?: Transport['onclose'];
+  onerror?: Transport['onerror'];
+  onmessage?: Transport['onmessage'];
+
+  private readonly timings: StdioTimings;
+  private readonly readBuffer = new ReadBuffer();
+  private child: ChildProcess | undefined;
+  private exited = false;
+  private readonly exit: Promise<void>;
+  private markExited!: () => void;
+  private closeRequested = false;
+  private closeNotified = false;
+  /** The one teardown: started by close(), or by an unexpected exit to reap the rest of the group. */
+  private teardownDone: Promise<void> | undefined;
+  private drained: Promise<void> | undefined;
+
+  constructor(private readonly options: StdioTransportOptions) {
+    this.timings = { ...DEFAULT_STDIO_TIMINGS, ...options.timings };
+    this.exit = new Promise((resolve) => (this.markExited = resolve));
+  }
+
+  /** The child's pid (and process group id) once spawned. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): Promise<void> {
+    if (this.child) return Promise.reject(new Error(`${this.options.serverId}: transport already started`));
+    if (this.closeRequested) return Promise.reject(this.failure('closed', 'transport closed before start'));
+    const { command, args, env, cwd } = this.options;
+    return new Promise((resolve, reject) => {
+      let child: ChildProcess;
+      try {
+        child = spawn(command, [...args], {
+          cwd,
+          env: { ...process.env, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+          windowsHide: true,
+        });
+      } catch (error) {
+        this.exited = true;
+        this.markExited();
+        reject(this.spawnFailure(error));
+        return;
+      }
+      this.child = child;
+      if (child.pid !== undefined) this.options.groups.add(child.pid);
+      let spawned = false;
+      child.once('spawn', () => {
+        spawned = true;
+        resolve();
+      });
+      child.on('error', (error) => {
+        if (spawned) return this.onerror?.(error);
+        const failure = this.spawnFailure(error);
+        this.exited = true;
+        this.markExited();
+        reject(failure);
+        this.onerror?.(failure);
+        this.notifyClosed();
+      });
+      child.once('exit', (code, signal) => this.onExit(code, signal));
+      // 'close' waits for the pipes: after it, no message can still arrive.
+      child.once('close', () => this.notifyClosed());
+      this.wireStreams(child);
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin?.writable || this.exited) return Promise.reject(this.failure('closed', 'not connected'));
+    if (stdin.write(serializeMessage(message))) return Promise.resolve();
+    // Backpressure: one shared wait for 'drain' (or the pipe closing) instead of a listener per call.
+    this.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        stdin.off('drain', done).off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      stdin.on('drain', done).on('close', done);
+    });
+    return this.drained;
+  }
+
+  /** Ends the session; resolves once the child is reaped and its group signalled away (≤ ~4 s). */
+  close(): Promise<void> {
+    this.closeRequested = true;
+    this.teardownDone ??= this.teardown(true);
+    return this.teardownDone;
+  }
+
+  private wireStreams(child: ChildProcess): void {
+    child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    // A child that dies mid-write makes these fail with EPIPE/ECONNRESET: report, never throw.
+    child.stdin?.on('error', (error) => this.onerror?.(error));
+    child.stdout?.on('error', (error) => this.onerror?.(error));
+    if (child.stderr) {
+      child.stderr.on('error', () => {});
+      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+        try {
+          this.options.onStderrLine(line);
+        } catch {
+          // A failing sink must not take the connection down.
+        }
+      });
+    }
+  }
+
+  private onStdout(chunk: Buffer): void {
+    try {
+      this.readBuffer.append(chunk);
+    } catch (error) {
+      // Over the buffer limit the framing is lost for good: end this session, the supervisor restarts.
+      this.onerror?.(error as Error);
+      void this.close();
+      return;
+    }
+    for (;;) {
+      let message: JSONRPCMessage | null;
+      try {
+        message = this.readBuffer.readMessage();
+      } catch (error) {
+        // A server printing logs on stdout: the bad line is already consumed, keep going.
+        this.onerror?.(
+          new Error(`${this.options.serverId}: ignored a non-JSON-RPC line on stdout`, { cause: error }),
+        );
+        continue;
+      }
+      if (message === null) return;
+      this.onmessage?.(message);
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = true;
+    this.markExited();
+    if (this.closeRequested) return;
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    this.onerror?.(this.failure('crashed', `process ${how}`));
+    // Its grandchildren may live on in the group: reap them now rather than at the next stop.
+    this.teardownDone ??= this.teardown(false);
+  }
+
+  private async teardown(graceful: boolean): Promise<void> {
+    const child = this.child;
+    const pgid = child?.pid;
+    if (!child || pgid === undefined) {
+      if (child) await this.exit;
+      this.notifyClosed();
+      return;
+    }
+    const { graceMs, termMs, killWaitMs } = this.timings;
+    if (graceful && !this.exited) {
+      child.stdin?.end();
+      await Promise.race([this.exit, this.delay(graceMs)]);
+    }
+    // Address the group even when the leader is gone: that is where grandchildren hide.
+    if (signalGroup(pgid, 'SIGTERM')) {
+      await this.until(() => this.exited && !groupAlive(pgid), termMs);
+      if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+    }
+    await Promise.race([this.exit, this.delay(killWaitMs)]);
+    this.options.groups.delete(pgid);
+    // A process outside the group may still hold our pipes; do not wait on it for 'close'.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    this.notifyClosed();
+  }
+
+  private notifyClosed(): void {
+    if (this.closeNotified) return;
+    this.closeNotified = true;
+    this.readBuffer.clear();
+    this.onclose?.();
+  }
+
+  private delay(ms: number): Promise<void> {
+    // Not unref'd: a shutdown in progress is work that must finish before the process may exit.
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  private async until(done: () => boolean, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!done() && Date.now() < deadline) await this.delay(this.timings.pollMs);
+  }
+
+  private failure(
+    reason: TransportFailureError['reason'],
+    detail: string,
+    cause?: unknown,
+  ): TransportFailureError {
+    return new TransportFailureError(this.options.serverId, reason, `${this.options.serverId}: ${detail}`, {
+      cause,
+    });
+  }
+
+  private spawnFailure(error: unknown): TransportFailureError {
+    const { command, cwd } = this.options;
+    const code = (error as NodeJS.ErrnoException).code;
+    let detail: string;
+    if (code === 'ENOENT' && cwd !== undefined && !existsSync(cwd))
+      detail = `working directory "${cwd}" does not exist`;
+    else if (code === 'ENOENT') detail = `command "${command}" not found (is it installed and on PATH?)`;
+    else if (code === 'EACCES') detail = `command "${command}" is not executable (permission denied)`;
+    else detail = `command "${command}" could not be started: ${(error as Error).message}`;
+    return this.failure('spawn', `cannot start: ${detail}`, error);
+  }
+}

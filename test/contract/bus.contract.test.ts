@@ -1,0 +1,208 @@
+/**
+ * The bus contract over both backends, then what only the Redis one promises: the channel and
+ * stream layout of CONTRACT.md, and staying useful while Redis is down.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { MemoryBus, RedisBus } from '../../src/coordination/bus/index.js';
+import { createEvent, signEvent } from '../../src/coordination/events.js';
+import type { BusStatus } from '../../src/coordination/types.js';
+import { CoordinationUnavailableError } from '../../src/shared/errors.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { collect, runBusContract, waitForStatus, waitUntil } from './bus-suite.js';
+
+const redis: RedisServer = await startRedis();
+after(() => redis.stop());
+
+let prefixes = 0;
+const uniquePrefix = () => `t${++prefixes}:mcp:`;
+
+function makeRedisBus(url: string, extra: Partial<ConstructorParameters<typeof RedisBus>[0]> = {}) {
+  return new RedisBus({
+    redisUrl: url,
+    prefix: uniquePrefix(),
+    streamMaxLen: 1_000,
+    source: 'test-source',
+    agentId: 'test-agent',
+    logger: silentLogger,
+    reconnectMaxDelayMs: 100,
+    ...extra,
+  });
+}
+
+runBusContract('memory', async (options) => {
+  const bus = new MemoryBus({ source: 'test-source', agentId: 'test-agent', secret: options?.secret });
+  return { bus, cleanup: () => bus.close(), inject: async (json) => void bus.ingest(json) };
+});
+
+runBusContract('redis', async (options) => {
+  const prefix = uniquePrefix();
+  const bus = makeRedisBus(redis.url, { prefix, secret: options?.secret });
+  const raw = new Redis(redis.url);
+  await waitForStatus(bus, 'connected');
+  return {
+    bus,
+    cleanup: async () => {
+      await bus.close();
+      raw.disconnect();
+    },
+    inject: async (json) => void (await raw.publish(`${prefix}events`, json)),
+  };
+});
+
+describe('redis bus: layout', () => {
+  const opened: Array<{ close(): unknown }> = [];
+  afterEach(async () => {
+    for (const c of opened.splice(0)) await c.close();
+  });
+  const raw = () => {
+    const client = new Redis(redis.url);
+    opened.push({ close: () => client.disconnect() });
+    return client;
+  };
+
+  it('publishes on <prefix>events and on the family channel', async () => {
+    const prefix = uniquePrefix();
+    const listener = raw();
+    const got: Array<[string, string]> = [];
+    listener.on('message', (channel: string, message: string) => got.push([channel, message]));
+    await listener.subscribe(`${prefix}events`, `${prefix}events:file-locks`, `${prefix}events:tasks`);
+    const bus = makeRedisBus(redis.url, { prefix });
+    opened.push(bus);
+    const locked = bus.publish({ type: 'file:locked', data: { file: 'a' } });
+    const claimed = bus.publish({ type: 'task:claimed', data: { taskId: 't' } });
+    await waitUntil(() => got.length === 4, 'four channel messages');
+    const on = (channel: string) =>
+      got.filter(([c]) => c === `${prefix}${channel}`).map(([, m]) => JSON.parse(m));
+    assert.deepEqual(on('events'), [locked, claimed]);
+    assert.deepEqual(on('events:file-locks'), [locked]);
+    assert.deepEqual(on('events:tasks'), [claimed]);
+  });
+
+  it('appends to a capped stream and replays after a stream id', async () => {
+    const prefix = uniquePrefix();
+    const bus = makeRedisBus(redis.url, { prefix, streamMaxLen: 100 });
+    opened.push(bus);
+    const seen = collect(bus);
+    for (let i = 0; i < 2_000; i++) bus.publish({ type: 'file:locked', data: { i } });
+    await seen.waitFor(2_000);
+    const client = raw();
+    const length = await client.xlen(`${prefix}events:stream`);
+    // MAXLEN ~ trims whole radix-tree nodes (100 entries by default), so a little over the cap.
+    assert.ok(length >= 100 && length <= 300, `stream length ${length}`);
+    const entries = await client.xrange(`${prefix}events:stream`, '-', '+', 'COUNT', 3);
+    const [firstId] = entries[0]!;
+    const replayed = await bus.replay({ since: firstId });
+    assert.equal(replayed.length, length - 1);
+    assert.deepEqual(replayed[0], JSON.parse(entries[1]![1][1]!));
+  });
+
+  it('skips stream entries whose signature does not verify when replaying with a secret', async () => {
+    const prefix = uniquePrefix();
+    const bus = makeRedisBus(redis.url, { prefix, secret: 'k' });
+    opened.push(bus);
+    await waitForStatus(bus, 'connected');
+    const forged = createEvent({ type: 'file:locked', data: {} }, { source: 'x', agentId: 'x' });
+    await raw().xadd(`${prefix}events:stream`, '*', 'event', JSON.stringify(signEvent(forged, 'wrong')));
+    const good = bus.publish({ type: 'file:unlocked', data: {} });
+    await waitUntil(() => bus.stats().buffered === 0, 'the flush');
+    assert.deepEqual(await bus.replay(), [good]);
+    assert.equal(bus.stats().rejected, 1);
+  });
+});
+
+describe('redis bus: faults', () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await startRedis();
+  });
+  after(() => server.stop());
+
+  it('keeps publishing without waiting while Redis is down, then flushes in order', async () => {
+    const bus = makeRedisBus(server.url);
+    const statuses: BusStatus[] = [];
+    bus.onStatus((status) => statuses.push(status));
+    try {
+      await waitForStatus(bus, 'connected');
+      const seen = collect(bus);
+      await server.kill();
+      await waitForStatus(bus, 'disconnected');
+      const started = performance.now();
+      const sent = Array.from({ length: 100 }, (_, i) => bus.publish({ type: 'task:claimed', data: { i } }));
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < 50, `100 publishes took ${elapsed.toFixed(1)} ms`);
+      assert.equal(bus.stats().buffered, 100);
+      await assert.rejects(bus.replay(), CoordinationUnavailableError);
+
+      await server.restart();
+      await waitForStatus(bus, 'connected');
+      await seen.waitFor(100);
+      assert.deepEqual(seen.events, sent);
+      assert.deepEqual(await bus.replay(), sent);
+      assert.deepEqual(bus.stats(), { published: 100, delivered: 100, dropped: 0, rejected: 0, buffered: 0 });
+      assert.deepEqual(statuses, ['connected', 'disconnected', 'connected']);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('loses nothing and keeps order when Redis dies in the middle of a stream of events', async () => {
+    const bus = makeRedisBus(server.url);
+    try {
+      await waitForStatus(bus, 'connected');
+      const seen = collect(bus);
+      const sent: string[] = [];
+      let killed: Promise<void> | undefined;
+      for (let round = 0; round < 40; round++) {
+        for (let i = 0; i < 50; i++) sent.push(bus.publish({ type: 'file:locked', data: { round, i } }).id);
+        // Not awaited: the kill lands while batches are on the wire.
+        if (round === 10) killed = server.kill();
+        if (round === 30) {
+          await killed; // the old process must have released the port
+          await server.restart();
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const ids = () => new Set(seen.events.map((e) => e.id));
+      await waitUntil(() => ids().size === sent.length, 'every event at least once', 15_000);
+      // At-least-once: a batch cut off mid-flight may arrive twice, but first arrivals keep order.
+      assert.deepEqual([...ids()], sent);
+      assert.equal(bus.stats().dropped, 0);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('drops the oldest events beyond the buffer limit and counts them', async () => {
+    const bus = makeRedisBus(server.url, { bufferLimit: 10 });
+    try {
+      await waitForStatus(bus, 'connected');
+      const seen = collect(bus);
+      await server.kill();
+      await waitForStatus(bus, 'disconnected');
+      const sent = Array.from({ length: 25 }, (_, i) => bus.publish({ type: 'file:locked', data: { i } }));
+      assert.equal(bus.stats().dropped, 15);
+      assert.equal(bus.stats().buffered, 10);
+      await server.restart();
+      await seen.waitFor(10);
+      assert.deepEqual(seen.events, sent.slice(15));
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('buffers from the start when Redis is not there yet, and closes quickly without it', async () => {
+    await server.kill();
+    const bus = makeRedisBus(server.url);
+    const event = bus.publish({ type: 'agent:registered', data: {} });
+    assert.equal(bus.status, 'disconnected');
+    assert.equal(bus.stats().buffered, 1);
+    const started = performance.now();
+    await bus.close();
+    assert.ok(performance.now() - started < 500, 'close waited on a down Redis');
+    assert.equal(event.type, 'agent:registered');
+    await server.restart();
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * The Redis layout that CONTRACT.md fixes (and the task and agent keys we chose), read back with
+ * plain Redis commands, as another tool or a human with redis-cli would.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { Redis } from 'ioredis';
+
+import { createBus } from '../../src/coordination/bus/index.js';
+import { createCoordination, type Coordination } from '../../src/coordination/index.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+
+describe('redis layout', () => {
+  let server: RedisServer;
+  let coordination: Coordination;
+  let raw: Redis;
+
+  before(async () => {
+    server = await startRedis();
+    raw = new Redis(server.url);
+    coordination = await createCoordination({
+      redisUrl: server.url,
+      prefix: 'mcp:',
+      lockTtlMs: 60_000,
+      agentTtlMs: 30_000,
+      workspaceRoot: '/repo',
+      bus: createBus({
+        prefix: 'mcp:',
+        streamMaxLen: 100,
+        source: 'layout',
+        agentId: '-',
+        logger: silentLogger,
+      }),
+      source: 'coord-layout',
+    });
+  });
+  after(async () => {
+    await coordination.close();
+    raw.disconnect();
+    await server.stop();
+  });
+
+  it('stores a lock as mcp:lock:<file>, JSON with the holder, expiring by PX', async () => {
+    await coordination.locks.acquire('src/a.ts', 'agent-a', { reason: 'edit', ttlMs: 60_000 });
+    const value = JSON.parse((await raw.get('mcp:lock:src/a.ts')) ?? 'null') as Record<string, unknown>;
+    assert.equal(value.holder, 'agent-a');
+    assert.equal(value.file, 'src/a.ts');
+    assert.equal(value.reason, 'edit');
+    const pttl = await raw.pttl('mcp:lock:src/a.ts');
+    assert.ok(pttl > 59_000 && pttl <= 60_000, `pttl ${pttl}`);
+  });
+
+  it('stores tasks in the hash mcp:tasks, field = task id', async () => {
+    await coordination.tasks.claim('T-1', 'agent-a', ['src/b.ts']);
+    const value = JSON.parse((await raw.hget('mcp:tasks', 'T-1')) ?? 'null') as Record<string, unknown>;
+    assert.equal(value.status, 'claimed');
+    assert.equal(value.agentId, 'agent-a');
+    assert.deepEqual(value.files, ['src/b.ts']);
+    assert.ok((await raw.exists('mcp:lock:src/b.ts')) === 1);
+  });
+
+  it('keeps an agent as mcp:agent:<id> with the agent TTL, listed in the set mcp:agents', async () => {
+    await coordination.agents.register('agent-a', { name: 'cursor' });
+    const pttl = await raw.pttl('mcp:agent:agent-a');
+    assert.ok(pttl > 29_000 && pttl <= 30_000, `pttl ${pttl}`);
+    assert.deepEqual(await raw.smembers('mcp:agents'), ['agent-a']);
+  });
+
+  it('keeps the registry in the hash mcp:servers:registry, field = server id', async () => {
+    await coordination.registry.upsert({
+      serverId: 'memory',
+      name: 'memory-server',
+      version: '1.0.0',
+      tools: ['read_graph'],
+      status: 'connected',
+      transport: 'stdio',
+    });
+    const value = JSON.parse((await raw.hget('mcp:servers:registry', 'memory')) ?? 'null') as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(Object.keys(value).sort(), [
+      'lastSeen',
+      'name',
+      'owner',
+      'serverId',
+      'status',
+      'tools',
+      'transport',
+      'version',
+    ]);
+    assert.equal(value.owner, 'coord-layout');
+    assert.deepEqual(value.tools, ['read_graph']);
+  });
+});

@@ -1,0 +1,275 @@
+/**
+ * What every task backend owes: one holder per task, all-or-nothing file locks, only the
+ * claimer finishes, events for each step — checked through the Tasks service.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+
+import { InvalidArgumentError } from '../../src/shared/errors.js';
+import type { CoordinationEnv, MakeEnv } from './coordination-env.js';
+
+const MINUTE = 60_000;
+
+export function runTaskContract(name: string, makeEnv: MakeEnv): void {
+  describe(`tasks contract: ${name}`, () => {
+    let env: CoordinationEnv | undefined;
+    const open = async () => (env = await makeEnv());
+    afterEach(async () => {
+      await env?.cleanup();
+      env = undefined;
+    });
+
+    it('claims a task, locks all its files and announces it', async () => {
+      const { peer, events } = await open();
+      const { tasks, locks } = await peer();
+      const result = await tasks.claim('T-1', 'agent-a', ['a.ts', 'b.ts']);
+      assert.ok(result.ok);
+      assert.equal(result.reclaimed, false);
+      assert.equal(result.task.status, 'claimed');
+      assert.equal(result.task.agentId, 'agent-a');
+      assert.deepEqual(result.task.files, ['a.ts', 'b.ts']);
+      assert.deepEqual(
+        result.locks.map((l) => [l.lock.file, l.lock.holder, l.lock.taskId, l.extended]),
+        [
+          ['a.ts', 'agent-a', 'T-1', false],
+          ['b.ts', 'agent-a', 'T-1', false],
+        ],
+      );
+      assert.deepEqual(
+        (await locks.list()).map((l) => [l.file, l.holder]),
+        [
+          ['a.ts', 'agent-a'],
+          ['b.ts', 'agent-a'],
+        ],
+      );
+      const claimed = await events.waitFor((e) => e.type === 'task:claimed', 'task:claimed');
+      assert.deepEqual(claimed.data.files, ['a.ts', 'b.ts']);
+      assert.equal(claimed.data.taskId, 'T-1');
+      assert.equal(claimed.agentId, 'agent-a');
+      await events.waitFor((e) => e.type === 'file:locked' && e.data.file === 'b.ts', 'file:locked b.ts');
+    });
+
+    it('claims a task without files, and lists it with an empty file list', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      const result = await tasks.claim('T-0', 'agent-a');
+      assert.ok(result.ok);
+      assert.deepEqual(result.task.files, []);
+      assert.deepEqual(
+        (await tasks.list()).map((t) => [t.taskId, t.files]),
+        [['T-0', []]],
+      );
+    });
+
+    it('holds a task for one agent at a time', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      assert.ok((await one.tasks.claim('T-1', 'agent-a', ['a.ts'])).ok);
+      const refused = await two.tasks.claim('T-1', 'agent-b', ['other.ts']);
+      assert.deepEqual(refused, {
+        ok: false,
+        conflict: 'task',
+        taskId: 'T-1',
+        holder: 'agent-a',
+        status: 'claimed',
+      });
+      assert.equal(await one.locks.get('other.ts'), undefined, 'a refused claim locks nothing');
+    });
+
+    it('locks all files or none: a held file refuses the claim, naming file and holder', async () => {
+      const { peer, events } = await open();
+      const { tasks, locks } = await peer();
+      const held = await locks.acquire('b.ts', 'agent-b', { reason: 'editing', ttlMs: MINUTE });
+      assert.ok(held.ok);
+      const result = await tasks.claim('T-1', 'agent-a', ['a.ts', 'b.ts', 'c.ts']);
+      assert.deepEqual(result, {
+        ok: false,
+        conflict: 'file',
+        taskId: 'T-1',
+        file: 'b.ts',
+        holder: 'agent-b',
+        reason: 'editing',
+        expiresAt: held.lock.expiresAt,
+      });
+      assert.deepEqual(
+        (await locks.list()).map((l) => l.file),
+        ['b.ts'],
+        'no partial claim left behind',
+      );
+      assert.equal(await tasks.get('T-1'), undefined);
+      await events.settle();
+      assert.deepEqual(events.ofType('task:claimed'), []);
+    });
+
+    it('adopts files the claimer already holds, and re-claiming adds files', async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer();
+      await locks.acquire('a.ts', 'agent-a', { reason: 'mine', ttlMs: MINUTE });
+      const first = await tasks.claim('T-1', 'agent-a', ['a.ts']);
+      assert.ok(first.ok);
+      assert.equal(first.locks[0]?.extended, true);
+      const again = await tasks.claim('T-1', 'agent-a', ['b.ts']);
+      assert.ok(again.ok);
+      assert.equal(again.reclaimed, true);
+      assert.deepEqual(again.task.files, ['a.ts', 'b.ts']);
+      assert.equal(again.task.claimedAt, first.task.claimedAt);
+      assert.deepEqual(
+        (await locks.list()).map((l) => l.file),
+        ['a.ts', 'b.ts'],
+      );
+    });
+
+    it('lets only the claimer complete; completing releases the files and records the result', async () => {
+      const { peer, events } = await open();
+      const { tasks, locks } = await peer();
+      await tasks.claim('T-1', 'agent-a', ['a.ts', 'b.ts']);
+      assert.deepEqual(await tasks.complete('T-1', 'agent-b'), {
+        ok: false,
+        taskId: 'T-1',
+        reason: 'not_claimer',
+        holder: 'agent-a',
+        status: 'claimed',
+      });
+      const result = { pr: 42, notes: [], nested: { empty: {}, list: [1, 'two'] } };
+      const done = await tasks.complete('T-1', 'agent-a', result);
+      assert.ok(done.ok);
+      assert.equal(done.task.status, 'completed');
+      assert.deepEqual(done.task.result, result);
+      assert.ok(done.task.completedAt);
+      assert.deepEqual(done.releasedLocks.map((l) => l.file).sort(), ['a.ts', 'b.ts']);
+      assert.deepEqual(await locks.list(), []);
+      assert.deepEqual((await tasks.get('T-1'))?.result, result);
+      const event = await events.waitFor((e) => e.type === 'task:completed', 'task:completed');
+      assert.deepEqual(event.data.result, result);
+      await events.waitFor(
+        (e) => e.type === 'file:unlocked' && e.data.file === 'b.ts' && e.data.cause === 'task_completed',
+        'file:unlocked for the task',
+      );
+      const reclaim = await tasks.claim('T-1', 'agent-b');
+      assert.deepEqual(reclaim, {
+        ok: false,
+        conflict: 'task',
+        taskId: 'T-1',
+        holder: 'agent-a',
+        status: 'completed',
+      });
+      assert.equal((await tasks.complete('T-1', 'agent-a')).ok, false, 'completed once');
+    });
+
+    it('lets only the claimer release; a released task can be claimed by another agent', async () => {
+      const { peer, events } = await open();
+      const { tasks, locks } = await peer();
+      await tasks.claim('T-1', 'agent-a', ['a.ts']);
+      assert.equal((await tasks.release('T-1', 'agent-b')).ok, false);
+      const released = await tasks.release('T-1', 'agent-a');
+      assert.ok(released.ok);
+      assert.equal(released.task.status, 'released');
+      assert.equal(await locks.get('a.ts'), undefined);
+      const event = await events.waitFor((e) => e.type === 'task:released', 'task:released');
+      assert.equal(event.data.taskId, 'T-1');
+      const next = await tasks.claim('T-1', 'agent-b', ['a.ts']);
+      assert.ok(next.ok);
+      assert.equal(next.task.agentId, 'agent-b');
+      assert.deepEqual(await tasks.release('missing', 'agent-a'), {
+        ok: false,
+        taskId: 'missing',
+        reason: 'not_found',
+      });
+    });
+
+    it('does not release a file lock that changed hands since the claim', async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer({ lockTtlMs: 100 });
+      await tasks.claim('T-1', 'agent-a', ['a.ts']);
+      tasks.close(); // no renewals: let the file lock lapse
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok((await locks.acquire('a.ts', 'agent-b', { ttlMs: MINUTE })).ok);
+      const done = await tasks.complete('T-1', 'agent-a');
+      assert.ok(done.ok);
+      assert.deepEqual(done.releasedLocks, []);
+      assert.equal((await locks.get('a.ts'))?.holder, 'agent-b');
+    });
+
+    it('keeps the files of a held task locked beyond the lock TTL', async () => {
+      const { peer, events } = await open();
+      const { tasks, locks } = await peer({ lockTtlMs: 150 });
+      await tasks.claim('T-1', 'agent-a', ['a.ts']);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await locks.get('a.ts'))?.holder, 'agent-a');
+      assert.deepEqual(events.ofType('file:lock_expired'), []);
+    });
+
+    it('lists tasks by status', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      await tasks.claim('T-1', 'agent-a');
+      await tasks.claim('T-2', 'agent-a');
+      await tasks.claim('T-3', 'agent-b');
+      await tasks.complete('T-2', 'agent-a');
+      await tasks.release('T-3', 'agent-b');
+      assert.deepEqual(
+        (await tasks.list()).map((t) => [t.taskId, t.status]),
+        [
+          ['T-1', 'claimed'],
+          ['T-2', 'completed'],
+          ['T-3', 'released'],
+        ],
+      );
+      assert.deepEqual(
+        (await tasks.list('claimed')).map((t) => t.taskId),
+        ['T-1'],
+      );
+      assert.deepEqual(
+        (await tasks.list('completed')).map((t) => t.taskId),
+        ['T-2'],
+      );
+      assert.deepEqual(
+        (await tasks.list('released')).map((t) => t.taskId),
+        ['T-3'],
+      );
+    });
+
+    it('releases every task of one agent, with their files', async () => {
+      const { peer, events } = await open();
+      const { tasks, locks } = await peer();
+      await tasks.claim('T-1', 'agent-a', ['a.ts']);
+      await tasks.claim('T-2', 'agent-a', ['b.ts']);
+      await tasks.claim('T-3', 'agent-b', ['c.ts']);
+      const released = await tasks.releaseAllFor('agent-a');
+      assert.deepEqual(released.map((t) => t.taskId).sort(), ['T-1', 'T-2']);
+      assert.deepEqual(
+        (await locks.list()).map((l) => l.file),
+        ['c.ts'],
+      );
+      assert.deepEqual(
+        (await tasks.list('claimed')).map((t) => t.taskId),
+        ['T-3'],
+      );
+      await events.waitFor(
+        (e) => e.type === 'task:released' && e.data.cause === 'agent_left',
+        'task:released',
+      );
+    });
+
+    it('lets exactly one of many racing agents claim a task', async () => {
+      const { peer } = await open();
+      const a = await peer();
+      const b = await peer();
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          (i % 2 ? a : b).tasks.claim('T-hot', `agent-${i}`, ['x.ts', 'y.ts']),
+        ),
+      );
+      assert.equal(results.filter((r) => r.ok).length, 1);
+      const holders = new Set((await a.locks.list()).map((l) => l.holder));
+      assert.equal(holders.size, 1);
+    });
+
+    it('rejects an empty task id', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      await assert.rejects(tasks.claim('', 'agent-a'), InvalidArgumentError);
+    });
+  });
+}

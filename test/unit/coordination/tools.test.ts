@@ -1,0 +1,193 @@
+/** The coordinator__ lock and task tools over the embedded (memory) coordination. */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+import { createBus } from '../../../src/coordination/bus/index.js';
+import {
+  coordinationTools,
+  createCoordination,
+  type Coordination,
+  type CoordinationTool,
+} from '../../../src/coordination/index.js';
+import { InvalidArgumentError } from '../../../src/shared/errors.js';
+import { silentLogger } from '../../../src/shared/logger.js';
+
+const ROOT = '/work/repo';
+
+describe('coordination tools', () => {
+  let coordination: Coordination;
+  let tools: Map<string, CoordinationTool>;
+  let agent = 'agent-a';
+
+  const call = async (name: string, args: unknown): Promise<CallToolResult> => tools.get(name)!.handler(args);
+  const body = (result: CallToolResult) => {
+    const text = result.content[0];
+    assert.equal(text?.type, 'text');
+    assert.deepEqual(JSON.parse(text.type === 'text' ? text.text : ''), result.structuredContent);
+    return result.structuredContent as Record<string, unknown>;
+  };
+  const rejectsNaming = (promise: Promise<unknown>, field: string) =>
+    assert.rejects(
+      promise,
+      (e: unknown) => e instanceof InvalidArgumentError && e.message.startsWith(`${field}:`),
+    );
+
+  beforeEach(async () => {
+    agent = 'agent-a';
+    coordination = await createCoordination({
+      prefix: 'mcp:',
+      lockTtlMs: 45_000,
+      agentTtlMs: 30_000,
+      workspaceRoot: ROOT,
+      bus: createBus({ prefix: 'mcp:', streamMaxLen: 100, source: 's', agentId: '-', logger: silentLogger }),
+      source: 'coord-test',
+    });
+    const list = coordinationTools({
+      locks: coordination.locks,
+      tasks: coordination.tasks,
+      agentId: () => agent,
+      workspaceRoot: ROOT,
+      lockTtlMs: coordination.lockTtlMs,
+    });
+    tools = new Map(list.map((t) => [t.name, t]));
+  });
+  afterEach(() => coordination.close());
+
+  it('offers the seven tools with JSON Schemas generated from their validators', () => {
+    assert.deepEqual(
+      [...tools.keys()],
+      ['lock_file', 'unlock_file', 'list_locks', 'claim_task', 'complete_task', 'release_task', 'list_tasks'],
+    );
+    const lock = tools.get('lock_file')!;
+    assert.equal(lock.inputSchema.type, 'object');
+    assert.deepEqual(lock.inputSchema.required, ['file']);
+    assert.deepEqual(Object.keys(lock.inputSchema.properties ?? {}), ['file', 'reason', 'ttlMs']);
+    assert.equal('$schema' in lock.inputSchema, false);
+    assert.deepEqual((tools.get('list_tasks')!.inputSchema.properties?.status as { enum: string[] }).enum, [
+      'claimed',
+      'completed',
+      'released',
+    ]);
+    for (const t of tools.values()) assert.ok(t.description.length > 10, t.name);
+  });
+
+  it('locks a file with the default TTL and reports it', async () => {
+    const before = Date.now();
+    const result = await call('lock_file', { file: './src/a.ts', reason: 'edit' });
+    assert.equal(result.isError, undefined);
+    const lock = body(result);
+    assert.equal(lock.locked, true);
+    assert.equal(lock.file, 'src/a.ts');
+    assert.equal(lock.holder, 'agent-a');
+    assert.equal(lock.reason, 'edit');
+    assert.equal('token' in lock, false);
+    const ttl = Date.parse(lock.expiresAt as string) - before;
+    assert.ok(ttl >= 45_000 && ttl < 46_000, `ttl ${ttl}`);
+  });
+
+  it('refuses a file held by another agent under any spelling, with holder, reason and expiry', async () => {
+    const held = body(await call('lock_file', { file: 'src/x/../a.ts', reason: 'edit', ttlMs: 5_000 }));
+    agent = 'agent-b';
+    const refused = await call('lock_file', { file: `${ROOT}/src/a.ts` });
+    assert.equal(refused.isError, true);
+    assert.deepEqual(body(refused), {
+      locked: false,
+      file: 'src/a.ts',
+      holder: 'agent-a',
+      reason: 'edit',
+      expiresAt: held.expiresAt,
+    });
+  });
+
+  it('unlocks only for the holder; unlocking a free file is not an error', async () => {
+    await call('lock_file', { file: 'a.ts' });
+    agent = 'agent-b';
+    const denied = await call('unlock_file', { file: 'a.ts' });
+    assert.equal(denied.isError, true);
+    assert.equal(body(denied).holder, 'agent-a');
+    agent = 'agent-a';
+    const unlocked = body(await call('unlock_file', { file: 'a.ts' }));
+    assert.equal(unlocked.unlocked, true);
+    assert.equal(unlocked.file, 'a.ts');
+    assert.match(unlocked.releasedAt as string, /^\d{4}-\d{2}-\d{2}T/);
+    const again = await call('unlock_file', { file: 'a.ts' });
+    assert.equal(again.isError, undefined);
+    assert.equal(body(again).unlocked, false);
+  });
+
+  it('lists locks without internal fields', async () => {
+    await call('lock_file', { file: 'b.ts' });
+    await call('lock_file', { file: 'a.ts', reason: 'r' });
+    const { locks } = body(await call('list_locks', {})) as { locks: Array<Record<string, unknown>> };
+    assert.deepEqual(
+      locks.map((l) => [l.file, l.holder, 'token' in l]),
+      [
+        ['a.ts', 'agent-a', false],
+        ['b.ts', 'agent-a', false],
+      ],
+    );
+    assert.deepEqual(body(await call('list_locks', undefined)).locks, locks, 'no arguments at all is fine');
+  });
+
+  it('claims, refuses, completes and releases tasks', async () => {
+    const claimed = body(await call('claim_task', { taskId: 'T-1', files: ['./a.ts', 'b.ts'] }));
+    assert.equal(claimed.claimed, true);
+    assert.deepEqual((claimed.task as { files: string[] }).files, ['a.ts', 'b.ts']);
+
+    agent = 'agent-b';
+    const taskConflict = await call('claim_task', { taskId: 'T-1' });
+    assert.equal(taskConflict.isError, true);
+    assert.deepEqual(body(taskConflict), {
+      claimed: false,
+      conflict: 'task',
+      taskId: 'T-1',
+      holder: 'agent-a',
+      status: 'claimed',
+    });
+    const fileConflict = await call('claim_task', { taskId: 'T-2', files: ['c.ts', 'b.ts'] });
+    assert.equal(fileConflict.isError, true);
+    const conflict = body(fileConflict);
+    assert.equal(conflict.conflict, 'file');
+    assert.equal(conflict.file, 'b.ts');
+    assert.equal(conflict.holder, 'agent-a');
+    assert.equal(conflict.reason, 'task T-1');
+    const notMine = await call('complete_task', { taskId: 'T-1' });
+    assert.equal(notMine.isError, true);
+    assert.equal(body(notMine).holder, 'agent-a');
+
+    agent = 'agent-a';
+    const done = body(await call('complete_task', { taskId: 'T-1', result: { ok: 1 } }));
+    assert.equal(done.completed, true);
+    assert.deepEqual((done.task as { result: unknown }).result, { ok: 1 });
+    assert.deepEqual(body(await call('list_locks', {})).locks, []);
+
+    await call('claim_task', { taskId: 'T-3' });
+    assert.equal(body(await call('release_task', { taskId: 'T-3' })).released, true);
+    const missing = await call('release_task', { taskId: 'nope' });
+    assert.equal(missing.isError, true);
+    assert.equal(body(missing).reason, 'not_found');
+
+    const completed = body(await call('list_tasks', { status: 'completed' })) as {
+      tasks: Array<{ taskId: string }>;
+    };
+    assert.deepEqual(
+      completed.tasks.map((t) => t.taskId),
+      ['T-1'],
+    );
+    assert.equal((body(await call('list_tasks', {})).tasks as unknown[]).length, 2);
+  });
+
+  it('rejects bad arguments with InvalidArgumentError naming the field', async () => {
+    await rejectsNaming(call('lock_file', {}), 'file');
+    await rejectsNaming(call('lock_file', { file: '' }), 'file');
+    await rejectsNaming(call('lock_file', { file: 'a.ts', ttlMs: -5 }), 'ttlMs');
+    await rejectsNaming(call('lock_file', { file: 'a.ts', ttlMs: 'soon' }), 'ttlMs');
+    await rejectsNaming(call('claim_task', { taskId: 'T', files: ['a.ts', 7] }), 'files.1');
+    await rejectsNaming(call('list_tasks', { status: 'open' }), 'status');
+    await rejectsNaming(call('unlock_file', 'a.ts'), 'arguments');
+    await rejectsNaming(call('lock_file', { file: '../outside.ts' }), 'file');
+    assert.deepEqual(body(await call('list_locks', {})).locks, []);
+  });
+});
