@@ -5,7 +5,7 @@ import { loadConfig, resolveConfigPath } from '../config/index.js';
 import { ConfigError, bareMessage } from '../shared/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../shared/logger.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedArgs } from './args.js';
-import { runCall, runTools } from './commands.js';
+import { runAggregate, runCall, runEvents, runHealth, runTools } from './commands.js';
 import { installLifecycle } from './lifecycle.js';
 import { printLine } from './output.js';
 
@@ -43,12 +43,18 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return EXIT.ok;
   }
 
-  const app = new App({ config: loaded.config, configFile: loaded.file, logger });
+  const app = await App.create({
+    config: loaded.config,
+    configFile: loaded.file,
+    logger,
+    agentId: env.MCP_AGENT_ID || undefined,
+  });
   if (args.command === 'serve') return serve(app, logger);
 
   const finish = installLifecycle(app, logger, { watchStdin: false });
   try {
-    app.startDownstreams();
+    // `events` reads the bus only: no downstream is started for it.
+    if (args.command !== 'events') app.startDownstreams();
     return await runCommand(app, args);
   } catch (error) {
     process.stderr.write(`mcp-coordinator: ${bareMessage(error)}\n`);
@@ -65,8 +71,14 @@ async function runCommand(app: App, args: ParsedArgs): Promise<number> {
       return runTools(app, args);
     case 'call':
       return runCall(app, args);
+    case 'aggregate':
+      return runAggregate(app, args);
+    case 'health':
+      return runHealth(app, args);
+    case 'events':
+      return runEvents(app, args);
     default:
-      throw new UsageError(`${args.command} is not available yet`);
+      throw new UsageError(`${args.command} is not a command`);
   }
 }
 
@@ -77,6 +89,7 @@ async function serve(app: App, logger: Logger): Promise<number> {
     previous?.();
     // Downstreams start once the client said what it supports, so each is told the same.
     app.startDownstreams();
+    void app.registerAgent(app.server.getClientVersion());
   };
   await app.server.connect(new StdioServerTransport());
   logger.info('serving on stdio');
