@@ -86,12 +86,15 @@ function cell(
   s: FigureSummary,
   unavailable: string | undefined,
   notes: Notes,
+  rounds: number,
 ): string {
   if (id === 'direct' && !f.direct) return '—';
   if (unavailable) return `n/a ${notes.ref(`${id}: ${unavailable}`)}`;
   const c = s.contestants[id];
-  const failed = c?.errors.length ? ` ${notes.ref(`${id}, ${f.id}: ${c.errors.join(' | ')}`)}` : '';
-  if (!c?.value) return `failed${failed}`;
+  // One note per distinct error of a contestant, however many figures it hit.
+  const refs = (c?.errors ?? []).map((e) => notes.ref(`${id}: ${e}`)).join('');
+  if (!c?.value) return `failed ${refs}`;
+  const failed = refs ? ` ${refs} (${c.value.n}/${rounds} rounds)` : '';
   const abs = fmtValue(c.value.median, f.unit);
   if (!f.ratio) return `${abs}${fmtRange(c.value, (v) => fmtValue(v, f.unit))}${failed}`;
   if (id === 'direct') return `1.00 (${abs}${fmtRange(c.value, (v) => fmtValue(v, f.unit))})${failed}`;
@@ -113,7 +116,7 @@ export function markdown(
     out.push(`|---|${cols.map(() => '---|').join('')}---|---|`);
     for (const f of FIGURES) {
       const s = summary.find((x) => x.id === f.id)!;
-      const cells = cols.map((c) => cell(f, c.id, s, c.unavailable, notes));
+      const cells = cols.map((c) => cell(f, c.id, s, c.unavailable, notes, proxy.rounds));
       const pass = s.pass === undefined ? '—' : s.pass ? 'yes' : '**no**';
       out.push(`| ${f.title} | ${cells.join(' | ')} | ${s.target ?? ''} | ${pass} |`);
     }

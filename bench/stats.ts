@@ -34,7 +34,13 @@ export function median(values: readonly number[]): number {
 export function spread(values: readonly number[]): Spread | undefined {
   const finite = values.filter((v) => Number.isFinite(v));
   if (finite.length === 0) return undefined;
-  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite), n: finite.length };
+  const r = (v: number) => round(v, 4);
+  return {
+    median: r(median(finite)),
+    min: r(Math.min(...finite)),
+    max: r(Math.max(...finite)),
+    n: finite.length,
+  };
 }
 
 /** Rounds to `digits` decimals, for compact JSON. */

@@ -48,7 +48,7 @@ export const direct: Contestant = {
   async start(specs) {
     const clients = new Map<string, Client>();
     // Each pipeline is spawn → handshake → first list, all in parallel: a client doing it all itself.
-    const firstLists = await Promise.all(
+    const settled = await Promise.allSettled(
       specs.map(async (spec) => {
         const transport = new StdioClientTransport({ ...downstreamLaunch(spec), stderr: 'pipe' });
         const stderr = tailOf(transport.stderr as Readable | null);
@@ -58,10 +58,17 @@ export const direct: Contestant = {
         return listAllNames(client, `${spec.id}__`);
       }),
     );
-    let pendingFirst: string[] | undefined = firstLists.flat();
     const closeAll = async () => {
       await Promise.allSettled([...clients.values()].map((c) => c.close()));
     };
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await closeAll();
+      throw failed.reason;
+    }
+    let pendingFirst: string[] | undefined = settled.flatMap((r) =>
+      r.status === 'fulfilled' ? r.value : [],
+    );
     return track({
       call: (server, tool, args) => {
         const client = clients.get(server);

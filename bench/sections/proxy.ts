@@ -10,14 +10,14 @@ import { FIGURES, type FigureId, type Plan } from '../figures.js';
 import { expectedNames, servers, type ServerSpec } from '../fixture.js';
 import { concurrentSleep, echoLatency, listLatency, sanityCheck, throughput } from '../measure.js';
 import { peakRssMb, withTimeout } from '../procs.js';
-import { waitForFullList, type Contestant, type Session } from '../session.js';
+import { CONNECT_TIMEOUT_MS, waitForFullList, type Contestant, type Session } from '../session.js';
 import { median, percentile, round } from '../stats.js';
 import type { SectionContext } from '../types.js';
 
 export interface Sample {
   value?: number;
   error?: string;
-  /** Raw per-call (or per-repetition) samples behind `value`, in ms. */
+  /** Raw samples behind `value`: ms per call or repetition; calls/s per slice for throughput. */
   raw?: number[];
 }
 
@@ -70,9 +70,9 @@ export async function runProxySection(
 
   /** A one-server session in steady state: catalog complete (startup is the spawn figure), echo checked, warm. */
   const startOne = async (c: Contestant): Promise<Session> => {
-    const s = await startBounded(c, one, plan.spawnTimeoutMs);
+    const s = await startBounded(c, one, CONNECT_TIMEOUT_MS);
     try {
-      await waitForFullList(s, oneExpected, plan.spawnTimeoutMs);
+      await waitForFullList(s, oneExpected, CONNECT_TIMEOUT_MS);
       await sanityCheck(s, 'fx');
       await echoLatency(s, 'fx', plan.warmupCalls, plan.echoMaxMs);
       return s;
@@ -148,15 +148,20 @@ export async function runProxySection(
         record('echo_p99', c, r, { value: percentile(samples, 0.99) });
       }
 
-      const bursts = new Map<Contestant, { calls: number; ms: number }>();
+      const bursts = new Map<Contestant, { calls: number; ms: number; rates: number[] }>();
       const slices = Math.ceil(plan.throughputMs / plan.sliceMs);
       await turns(live, r, ['throughput'], slices, 2 * plan.throughputMs, async (c, s) => {
         const b = await throughput(s, ['fx'], plan.inFlight, plan.sliceMs, plan.throughputMaxCalls);
-        const acc = bursts.get(c) ?? { calls: 0, ms: 0 };
-        bursts.set(c, { calls: acc.calls + b.calls, ms: acc.ms + b.ms });
+        const acc = bursts.get(c) ?? { calls: 0, ms: 0, rates: [] };
+        bursts.set(c, {
+          calls: acc.calls + b.calls,
+          ms: acc.ms + b.ms,
+          rates: [...acc.rates, b.calls / (b.ms / 1000)],
+        });
       });
       for (const [c, b] of bursts) {
-        if (!results.throughput[c.id]![r]) record('throughput', c, r, { value: b.calls / (b.ms / 1000) });
+        if (results.throughput[c.id]![r]) continue;
+        record('throughput', c, r, { value: b.calls / (b.ms / 1000), raw: b.rates.map((x) => round(x, 1)) });
       }
 
       const walls = new Map<Contestant, number[]>();

@@ -1,0 +1,150 @@
+/**
+ * Two coordinator processes, one real redis-server: a lock taken through one is refused through
+ * the other (naming the holder), tasks are held by one agent, every coordinator sees the others'
+ * servers, and the `events` command replays what happened from the Redis stream.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  FIXTURE,
+  MAIN,
+  startCoordinator,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type StartedCoordinator,
+} from '../helpers/coordinator.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+
+const fixture = (name: string) => ({ command: process.execPath, args: [FIXTURE, '--name', name] });
+const sc = <T>(r: unknown) => (r as CallToolResult).structuredContent as T;
+
+describe('coordination over a shared Redis', () => {
+  const dir = tempDir();
+  let redis: RedisServer;
+  let a: StartedCoordinator;
+  let b: StartedCoordinator;
+  let configA: string;
+
+  before(async () => {
+    redis = await startRedis();
+    const coordination = { redis: redis.url, prefix: 'itest:', workspaceRoot: dir.path };
+    configA = writeConfig(dir.path, { servers: { alpha: fixture('alpha') }, coordination }, 'a.yml');
+    const configB = writeConfig(dir.path, { servers: { beta: fixture('beta') }, coordination }, 'b.yml');
+    a = await startCoordinator(configA, { env: { MCP_AGENT_ID: 'agent-a' } });
+    b = await startCoordinator(configB, { env: { MCP_AGENT_ID: 'agent-b' } });
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await redis?.stop();
+    dir.remove();
+  });
+
+  const tool = (c: StartedCoordinator, name: string, args: Record<string, unknown>) =>
+    c.client.callTool({ name: `coordinator__${name}`, arguments: args }) as Promise<CallToolResult>;
+
+  test('a lock held through one coordinator is refused through the other, whatever the spelling', async () => {
+    const got = await tool(a, 'lock_file', { file: 'src/app.ts', reason: 'refactoring' });
+    assert.equal(got.isError, undefined);
+    assert.equal(sc<{ locked: boolean }>(got).locked, true);
+
+    const refused = await tool(b, 'lock_file', { file: './src/../src/app.ts' });
+    assert.equal(refused.isError, true);
+    const body = sc<{ locked: boolean; file: string; holder: string; reason: string; expiresAt: string }>(
+      refused,
+    );
+    assert.equal(body.locked, false);
+    assert.equal(body.file, 'src/app.ts');
+    assert.equal(body.holder, 'agent-a');
+    assert.equal(body.reason, 'refactoring');
+    assert.ok(!Number.isNaN(Date.parse(body.expiresAt)));
+
+    const listed = sc<{ locks: Array<{ file: string; holder: string }> }>(await tool(b, 'list_locks', {}));
+    assert.ok(listed.locks.some((l) => l.file === 'src/app.ts' && l.holder === 'agent-a'));
+
+    const notYours = await tool(b, 'unlock_file', { file: 'src/app.ts' });
+    assert.equal(notYours.isError, true);
+    assert.equal((await tool(a, 'unlock_file', { file: 'src/app.ts' })).isError, undefined);
+    assert.equal((await tool(b, 'lock_file', { file: 'src/app.ts' })).isError, undefined);
+  });
+
+  test('a path escaping the workspace is a clear error', async () => {
+    await assert.rejects(tool(a, 'lock_file', { file: '../outside.txt' }), /outside|escapes|\.\./);
+  });
+
+  test('a task is held by one agent; its files are all locked or none', async () => {
+    const claimed = await tool(a, 'claim_task', { taskId: 'T-1', files: ['docs/a.md', 'docs/b.md'] });
+    assert.equal(claimed.isError, undefined);
+    const taken = await tool(b, 'claim_task', { taskId: 'T-1' });
+    assert.equal(taken.isError, true);
+    // b holds src/app.ts from the previous test: a's claim of T-2 conflicts and leaves nothing behind.
+    const conflict = await tool(a, 'claim_task', { taskId: 'T-2', files: ['docs/c.md', 'src/app.ts'] });
+    assert.equal(conflict.isError, true);
+    assert.match(JSON.stringify(conflict.structuredContent), /agent-b/);
+    const locks = sc<{ locks: Array<{ file: string }> }>(await tool(b, 'list_locks', {}));
+    assert.ok(!locks.locks.some((l) => l.file === 'docs/c.md'), 'no partial claim left behind');
+
+    assert.equal(
+      (await tool(b, 'complete_task', { taskId: 'T-1' })).isError,
+      true,
+      'only the claimer completes',
+    );
+    assert.equal(
+      (await tool(a, 'complete_task', { taskId: 'T-1', result: { ok: true } })).isError,
+      undefined,
+    );
+    const tasks = sc<{ tasks: Array<{ taskId: string; status: string }> }>(
+      await tool(b, 'list_tasks', { status: 'completed' }),
+    );
+    assert.ok(tasks.tasks.some((t) => t.taskId === 'T-1'));
+  });
+
+  test('each coordinator sees the servers of every coordinator, marked by owner; health shows Redis', async () => {
+    const servers = await waitFor(
+      async () => {
+        const s = sc<{ registry: Array<{ serverId: string; owner: string }> }>(await tool(a, 'servers', {}));
+        return s.registry.some((e) => e.serverId === 'beta') && s.registry.some((e) => e.serverId === 'alpha')
+          ? s
+          : undefined;
+      },
+      10_000,
+      'both servers in the registry',
+    );
+    const owners = new Set(servers.registry.map((e) => e.owner));
+    assert.equal(owners.size, 2);
+    const health = sc<{ dependencies: { redis: string } }>(await tool(a, 'health', {}));
+    assert.equal(health.dependencies.redis, 'connected');
+  });
+
+  test('the events command replays the shared history as JSON lines', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'events', '--type', 'file:*', '--config', configA], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            agentId: string;
+            data: { file?: string };
+            timestamp: string;
+            id: string;
+          },
+      );
+    assert.ok(events.length >= 3);
+    for (const e of events) {
+      assert.match(e.type, /^file:/);
+      assert.ok(e.id && e.timestamp && e.agentId);
+    }
+    assert.ok(
+      events.some((e) => e.type === 'file:locked' && e.agentId === 'agent-a' && e.data.file === 'src/app.ts'),
+    );
+    assert.ok(events.some((e) => e.type === 'file:unlocked'));
+  });
+});
