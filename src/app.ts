@@ -120,10 +120,11 @@ export class App {
         });
       },
     });
+    const policy = routingPolicy(config);
     this.router = new Router({
       catalog: () => this.state.current,
       downstream: (id) => this.pool.get(id),
-      policy: () => routingPolicy(config),
+      policy: () => policy,
       isAvailable: (id) => this.health.isAvailable(id),
       settled: (ms) => this.state.settled(ms),
     });

@@ -39,9 +39,16 @@ describe('routing across replicas', () => {
       health: { intervalMs: 500 },
     });
     c = await startCoordinator(file);
+    // Every replica up (until then a group is served by the members that are ready).
     await waitFor(
-      async () => (await c.client.listTools()).tools.some((t) => t.name === 'solo__whoami'),
+      async () => {
+        const { tools } = await c.client.listTools();
+        const odoo = tools.find((t) => t.name === 'odoo__whoami');
+        const members = odoo?._meta?.['coordinator/members'] as string[] | undefined;
+        return tools.some((t) => t.name === 'solo__whoami') && members?.length === 2;
+      },
       15_000,
+      'all three servers',
     );
   });
   after(async () => {

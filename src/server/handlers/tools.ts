@@ -1,8 +1,6 @@
-import {
-  CallToolRequestSchema,
-  ListToolsRequestSchema,
-  type CallToolResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { RoutedCall } from '../../router/router.js';
 import { META_CONTEXT, META_TARGET } from '../../router/forward.js';
 import { InvalidArgumentError, toMcpError } from '../../shared/errors.js';
@@ -34,20 +32,45 @@ export function registerToolHandlers(ctx: UpstreamContext): void {
     }
   });
 
-  ctx.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    try {
-      const { name, arguments: args, ...rest } = request.params;
-      return await dispatchToolCall(ctx, {
-        name,
-        arguments: args,
-        params: rest,
-        ...routingHints(request.params._meta),
-        forward: progressRelay(extra as HandlerExtra, request.params),
-      });
-    } catch (error) {
-      throw toMcpError(error);
-    }
-  });
+  // Registered on Protocol directly: the Server's own tools/call wrapper parses the whole request
+  // and then the whole result again with zod on every call, though the downstream's SDK already
+  // validated that result. We check the envelope here, once, and pass the result through.
+  Protocol.prototype.setRequestHandler.call(
+    ctx.server,
+    ToolsCallEnvelope,
+    async (request: { params: unknown }, extra: unknown) => {
+      try {
+        const { name, arguments: args, ...rest } = callParams(request.params);
+        return await dispatchToolCall(ctx, {
+          name,
+          arguments: args,
+          params: rest,
+          ...routingHints(rest._meta as Record<string, unknown> | undefined),
+          forward: progressRelay(extra as HandlerExtra, rest),
+        });
+      } catch (error) {
+        throw toMcpError(error);
+      }
+    },
+  );
+}
+
+const ToolsCallEnvelope = z.object({ method: z.literal('tools/call'), params: z.unknown() });
+
+/** `params` of tools/call: a string name and, when present, an object of arguments. */
+function callParams(
+  params: unknown,
+): { name: string; arguments?: Record<string, unknown> } & Record<string, unknown> {
+  if (typeof params !== 'object' || params === null)
+    throw new InvalidArgumentError('tools/call needs params');
+  const p = params as Record<string, unknown>;
+  if (typeof p.name !== 'string' || p.name.length === 0)
+    throw new InvalidArgumentError('tools/call: name must be a string');
+  const args = p.arguments;
+  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+    throw new InvalidArgumentError('tools/call: arguments must be an object');
+  }
+  return p as { name: string; arguments?: Record<string, unknown> };
 }
 
 /** A built-in tool runs here; every other name goes through the router. */
