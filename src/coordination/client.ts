@@ -6,7 +6,7 @@
  * ```ts
  * const client = await CoordinationClient.connect({ redisUrl, prefix: 'mcp:', agentId: 'ci-bot' });
  * const lock = await client.lock('src/app.ts', { reason: 'formatting' });
- * client.subscribe((event) => console.log(event.type), 'file:*');
+ * client.subscribe((event) => onEvent(event), 'file:*');
  * await client.close();
  * ```
  */
