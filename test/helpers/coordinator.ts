@@ -15,6 +15,12 @@ export const MAIN = join(ROOT, 'dist/main.js');
 export const FIXTURE = join(ROOT, 'test/fixtures/tool-server.mjs');
 export const NODE_MODULES = join(ROOT, 'node_modules');
 
+/** A stdio server entry for the fixture tool server (extra flags after the name). */
+export const fixtureServer = (name: string, ...extra: string[]) => ({
+  command: process.execPath,
+  args: [FIXTURE, '--name', name, ...extra],
+});
+
 export const everythingServer = () => ({
   command: process.execPath,
   args: [join(NODE_MODULES, '@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'],

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
-  FIXTURE,
+  fixtureServer,
   MAIN,
   startCoordinator,
   tempDir,
@@ -18,7 +18,7 @@ import {
 } from '../helpers/coordinator.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
-const fixture = (name: string) => ({ command: process.execPath, args: [FIXTURE, '--name', name] });
+const fixture = fixtureServer;
 const sc = <T>(r: unknown) => (r as CallToolResult).structuredContent as T;
 
 describe('coordination over a shared Redis', () => {

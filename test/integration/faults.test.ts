@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
-  FIXTURE,
+  fixtureServer,
   MAIN,
   alive,
   startCoordinator,
@@ -18,10 +18,7 @@ import {
   type StartedCoordinator,
 } from '../helpers/coordinator.js';
 
-const fixture = (name: string, ...extra: string[]) => ({
-  command: process.execPath,
-  args: [FIXTURE, '--name', name, ...extra],
-});
+const fixture = fixtureServer;
 const text = (r: CallToolResult) => (r.content[0] as { text: string }).text;
 
 describe('one broken downstream never takes the others down', () => {

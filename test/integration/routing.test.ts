@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
-  FIXTURE,
+  fixtureServer,
   MAIN,
   startCoordinator,
   tempDir,
@@ -16,7 +16,7 @@ import {
   type StartedCoordinator,
 } from '../helpers/coordinator.js';
 
-const fixture = (name: string) => ({ command: process.execPath, args: [FIXTURE, '--name', name] });
+const fixture = fixtureServer;
 type Routing = { target: string; reason: string; attempts: Array<{ target: string; error: string }> };
 const routing = (r: unknown) => (r as CallToolResult)._meta?.['coordinator/routing'] as Routing;
 const who = (r: unknown) => (r as CallToolResult).structuredContent as { name: string; pid: number };
