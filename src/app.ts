@@ -122,11 +122,10 @@ export class App {
     });
     const policy = routingPolicy(config);
     this.router = new Router({
-      catalog: () => this.state.current,
+      find: (lookup) => this.state.find(lookup),
       downstream: (id) => this.pool.get(id),
       policy: () => policy,
       isAvailable: (id) => this.health.isAvailable(id),
-      settled: (ms) => this.state.settled(ms),
     });
     this.builtins.add(
       ...routingTools(this.router),

@@ -15,7 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { ServerConfig } from '../config/schema.js';
-import { type Clock, systemClock } from '../downstream/clock.js';
+import { type Clock, systemClock } from '../shared/clock.js';
 import type { DownstreamSnapshot } from '../downstream/types.js';
 import type { Logger } from '../shared/logger.js';
 

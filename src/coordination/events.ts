@@ -55,11 +55,13 @@ export interface CreateEventOptions {
   agentId: string;
   clock?: () => number;
   ids?: EventIdGenerator;
+  /** When set, the event is signed (HMAC-SHA256). */
+  secret?: string;
 }
 
 export function createEvent(input: EventInput, options: CreateEventOptions): CoordinationEvent {
   const now = (options.clock ?? Date.now)();
-  return {
+  const event: CoordinationEvent = {
     id: (options.ids ?? fallbackIds).next(now),
     type: input.type,
     source: options.source,
@@ -67,6 +69,7 @@ export function createEvent(input: EventInput, options: CreateEventOptions): Coo
     data: input.data,
     timestamp: new Date(now).toISOString(),
   };
+  return options.secret === undefined ? event : signEvent(event, options.secret);
 }
 
 /** JSON with object keys sorted at every depth, so signer and verifier hash the same bytes. */

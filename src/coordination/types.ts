@@ -87,18 +87,5 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/**
- * Time and timers for lock expiry checks and agent heartbeats, injectable so tests can drive
- * them. Timers from `systemClock` are unref'd: coordination bookkeeping never keeps a process alive.
- */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/** Coordination uses the project's one clock (epoch ms, unref'd timers). */
+export { systemClock, type Clock } from '../shared/clock.js';

@@ -15,7 +15,7 @@ import pRetry from 'p-retry';
 import type { ServerConfig } from '../config/schema.js';
 import { bareMessage, TransportFailureError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { type Clock, sleep, systemClock } from './clock.js';
+import { type Clock, sleep, systemClock } from '../shared/clock.js';
 import { ReadyWaiters } from './ready-waiters.js';
 import {
   attemptFailure,

@@ -9,7 +9,7 @@ import type { ServerConfig } from '../config/schema.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { ChildGroups } from './child-groups.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 import { SupervisedDownstream } from './connection.js';
 import type { SupervisorTimings } from './retry-policy.js';
 import type { StdioTimings } from './stdio-transport.js';

@@ -2,7 +2,7 @@
  * The callers of `whenReady` parked until a downstream connects, each bounded by its own
  * deadline on the injected clock.
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '../shared/clock.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;

@@ -7,7 +7,7 @@
  * Ping failures feed a circuit breaker per server (see breaker.ts); while it is not closed the
  * server is `down` and the router skips it.
  */
-import { type Clock, systemClock } from '../downstream/clock.js';
+import { type Clock, systemClock } from '../shared/clock.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { Downstream, DownstreamStatus, TransportKind } from '../downstream/types.js';
 import { bareMessage } from '../shared/errors.js';

@@ -4,7 +4,7 @@
  * and the CLI alike, so every path routes the same way.
  */
 import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
-import type { Catalog } from '../catalog/types.js';
+import type { Catalog, NameRoute } from '../catalog/types.js';
 import type { Downstream } from '../downstream/types.js';
 import {
   InvalidArgumentError,
@@ -13,17 +13,25 @@ import {
   bareMessage,
 } from '../shared/errors.js';
 import { runWithFailover, type Attempt } from './failover.js';
-import { META_ROUTING, downstreamParams, forward, type ForwardContext } from './forward.js';
+import {
+  META_ROUTING,
+  downstreamParams,
+  forward,
+  type ForwardContext,
+  type OutgoingRequest,
+} from './forward.js';
 import { resolveRoute, type RoutingPolicy } from './resolve.js';
 
 export interface RouterDeps {
-  catalog(): Catalog;
+  /**
+   * Look a name up in the catalog; when it is not there yet and a server is still starting,
+   * look again once the catalog has settled (bounded).
+   */
+  find<T>(lookup: (catalog: Catalog) => T | undefined): Promise<T | undefined>;
   downstream(id: string): Downstream | undefined;
   policy(): RoutingPolicy;
   /** False when a server is known down (breaker open, crash-loop): failover skips it at once. */
   isAvailable(id: string): boolean;
-  /** Resolves when no eager server is still starting (or the time is up): names may still appear. */
-  settled(timeoutMs: number): Promise<void>;
 }
 
 export interface RoutedCall {
@@ -48,24 +56,19 @@ export interface AggregateResult {
   aggregation: { targets: string[]; mode: 'parallel'; durationMs: number };
 }
 
-const NAME_WAIT_MS = 30_000;
-
 export class Router {
   constructor(private readonly deps: RouterDeps) {}
 
   /** Route one tools/call; the result carries `_meta["coordinator/routing"]`. */
-  async callTool(call: RoutedCall): Promise<CallToolResult> {
-    const route = await this.resolveName(call.name);
+  async callTool(call: RoutedCall, resolved?: NameRoute): Promise<CallToolResult> {
+    const route = resolved ?? (await this.deps.find((c) => c.resolveTool(call.name)));
+    if (!route) throw new UnknownNameError('tool', call.name);
     const plan = resolveRoute(
       { name: call.name, members: route.members, target: call.target, context: call.context },
       this.deps.policy(),
     );
     const params = downstreamParams({ ...call.params, name: route.originalName, arguments: call.arguments });
-    const outcome = await runWithFailover(
-      plan.candidates,
-      (target) => this.send(target, { method: 'tools/call', params }, call.forward),
-      { isAvailable: (id) => this.deps.isAvailable(id) },
-    );
+    const outcome = await this.requestAny(plan.candidates, { method: 'tools/call', params }, call.forward);
     const routing: Routing = { target: outcome.target, reason: plan.reason, attempts: outcome.attempts };
     const result = outcome.result as CallToolResult;
     return { ...result, _meta: { ...result._meta, [META_ROUTING]: routing } };
@@ -96,7 +99,7 @@ export class Router {
       chosen.map(async (id) => {
         try {
           const params = { name: owners.get(id)!, arguments: args ?? {} };
-          results[id] = (await this.send(id, { method: 'tools/call', params })) as CallToolResult;
+          results[id] = (await this.request(id, { method: 'tools/call', params })) as CallToolResult;
         } catch (error) {
           errors[id] = bareMessage(error);
         }
@@ -106,42 +109,34 @@ export class Router {
     return { results, errors, aggregation: { targets: chosen, mode: 'parallel', durationMs } };
   }
 
-  /** server id → original tool name, for an exposed name or an original name. */
-  private async owners(tool: string): Promise<Map<string, string>> {
-    const find = () => {
-      const owners = new Map<string, string>();
-      const catalog = this.deps.catalog();
-      const exposed = catalog.resolveTool(tool);
-      if (exposed) for (const m of exposed.members) owners.set(m, exposed.originalName);
-      for (const match of catalog.toolsByOriginalName(tool)) {
-        for (const m of match.members) if (!owners.has(m)) owners.set(m, match.originalName);
-      }
-      owners.delete('coordinator');
-      return owners;
-    };
-    const found = find();
-    if (found.size > 0) return found;
-    await this.deps.settled(NAME_WAIT_MS);
-    return find();
-  }
-
-  private async resolveName(name: string) {
-    const route = this.deps.catalog().resolveTool(name);
-    if (route) return route;
-    // The server that has it may still be starting: wait for the catalog to settle, then look again.
-    await this.deps.settled(NAME_WAIT_MS);
-    const late = this.deps.catalog().resolveTool(name);
-    if (!late) throw new UnknownNameError('tool', name);
-    return late;
-  }
-
-  private async send(
-    id: string,
-    request: { method: string; params?: Record<string, unknown> },
-    context?: ForwardContext,
-  ): Promise<Result> {
+  /** One request to one server: the only way a handler reaches a downstream. */
+  request(id: string, request: OutgoingRequest, context?: ForwardContext): Promise<Result> {
     const downstream = this.deps.downstream(id);
-    if (!downstream) throw new TransportFailureError(id, 'unavailable', `${id}: not running`);
+    if (!downstream) {
+      return Promise.reject(new TransportFailureError(id, 'unavailable', `${id}: not running`));
+    }
     return forward(downstream, request, context);
+  }
+
+  /** The same request to the first of `candidates` that answers, under the failover rule. */
+  requestAny(candidates: readonly string[], request: OutgoingRequest, context?: ForwardContext) {
+    return runWithFailover(candidates, (id) => this.request(id, request, context), {
+      isAvailable: (id) => this.deps.isAvailable(id),
+    });
+  }
+
+  /** server id → original tool name, for an exposed name or an original name (built-ins excluded). */
+  private async owners(tool: string): Promise<Map<string, string>> {
+    const owners = await this.deps.find((catalog) => {
+      const found = new Map<string, string>();
+      const exposed = catalog.resolveTool(tool);
+      if (exposed && !exposed.builtin) for (const m of exposed.members) found.set(m, exposed.originalName);
+      for (const match of catalog.toolsByOriginalName(tool)) {
+        if (match.builtin) continue;
+        for (const m of match.members) if (!found.has(m)) found.set(m, match.originalName);
+      }
+      return found.size > 0 ? found : undefined;
+    });
+    return owners ?? new Map();
   }
 }

@@ -16,7 +16,7 @@ import {
 import type { NamespaceOptions } from '../catalog/naming.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { Downstream } from '../downstream/types.js';
-import { isStdio, type ServerConfig } from '../config/schema.js';
+import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../shared/logger.js';
 
 export type PoolView = Pick<DownstreamPool, 'all' | 'on'>;
@@ -27,6 +27,9 @@ export interface CatalogStateOptions {
   builtinTools: readonly Tool[];
   logger: Logger;
 }
+
+/** How long a call for a name nobody has yet waits for servers still starting. */
+const NAME_WAIT_MS = 30_000;
 
 export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   private catalog: Catalog;
@@ -64,6 +67,17 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
       timer.unref();
       this.settleWaiters.add(done);
     });
+  }
+
+  /**
+   * Look something up in the catalog; if it is not there while a server is still starting for
+   * the first time, wait (bounded) for the catalog to settle and look once more.
+   */
+  async find<T>(lookup: (catalog: Catalog) => T | undefined, waitMs = NAME_WAIT_MS): Promise<T | undefined> {
+    const found = lookup(this.catalog);
+    if (found !== undefined || !this.isSettling()) return found;
+    await this.settled(waitMs);
+    return lookup(this.catalog);
   }
 
   /** Rebuild now (used at start and by tests); normally changes are coalesced by schedule(). */
@@ -122,5 +136,3 @@ function sourceOf(
     ...(config.tools !== undefined && { filter: config.tools }),
   };
 }
-
-export const transportOf = (config: ServerConfig) => (isStdio(config) ? 'stdio' : config.transport);

@@ -18,7 +18,7 @@ import {
   registerCompletionHandler,
   registerLoggingHandlers,
   applyLogLevel,
-  LogLevelState,
+  type LogLevelState,
 } from './handlers/misc.js';
 import { registerPromptHandlers } from './handlers/prompts.js';
 import { Subscriptions, registerResourceHandlers } from './handlers/resources.js';
@@ -51,7 +51,7 @@ export function createServer(): Server {
 export class UpstreamSession {
   initialized = false;
   readonly subscriptions = new Subscriptions();
-  readonly logLevel = new LogLevelState();
+  readonly logLevel: LogLevelState = {};
 
   constructor(readonly server: Server) {
     const previous = server.oninitialized;

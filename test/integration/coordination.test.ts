@@ -18,7 +18,6 @@ import {
 } from '../helpers/coordinator.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
-const fixture = fixtureServer;
 const sc = <T>(r: unknown) => (r as CallToolResult).structuredContent as T;
 
 describe('coordination over a shared Redis', () => {
@@ -31,8 +30,12 @@ describe('coordination over a shared Redis', () => {
   before(async () => {
     redis = await startRedis();
     const coordination = { redis: redis.url, prefix: 'itest:', workspaceRoot: dir.path };
-    configA = writeConfig(dir.path, { servers: { alpha: fixture('alpha') }, coordination }, 'a.yml');
-    const configB = writeConfig(dir.path, { servers: { beta: fixture('beta') }, coordination }, 'b.yml');
+    configA = writeConfig(dir.path, { servers: { alpha: fixtureServer('alpha') }, coordination }, 'a.yml');
+    const configB = writeConfig(
+      dir.path,
+      { servers: { beta: fixtureServer('beta') }, coordination },
+      'b.yml',
+    );
     a = await startCoordinator(configA, { env: { MCP_AGENT_ID: 'agent-a' } });
     b = await startCoordinator(configB, { env: { MCP_AGENT_ID: 'agent-b' } });
   });

@@ -18,7 +18,6 @@ import {
   type StartedCoordinator,
 } from '../helpers/coordinator.js';
 
-const fixture = fixtureServer;
 const text = (r: CallToolResult) => (r.content[0] as { text: string }).text;
 
 describe('one broken downstream never takes the others down', () => {
@@ -28,10 +27,10 @@ describe('one broken downstream never takes the others down', () => {
   before(async () => {
     const file = writeConfig(dir.path, {
       servers: {
-        a: fixture('a'),
-        b: { ...fixture('b'), timeoutMs: 700 },
+        a: fixtureServer('a'),
+        b: { ...fixtureServer('b'), timeoutMs: 700 },
         ghost: { command: '/nonexistent/mcp-server-binary' },
-        slow: fixture('slow', '--start-delay', '1500'),
+        slow: fixtureServer('slow', '--start-delay', '1500'),
       },
     });
     c = await startCoordinator(file);
@@ -130,7 +129,7 @@ describe('stdout is the protocol; stdin closing ends everything', () => {
   after(() => dir.remove());
 
   test('malformed JSON-RPC is survived and every byte on stdout parses as JSON-RPC', async () => {
-    const file = writeConfig(dir.path, { servers: { a: fixture('a') } }, 'raw.yml');
+    const file = writeConfig(dir.path, { servers: { a: fixtureServer('a') } }, 'raw.yml');
     const raw = rawCoordinator(file);
     raw.send('this is not json');
     raw.send('{"jsonrpc":"2.0","id":"x","method":');
@@ -168,7 +167,7 @@ describe('stdout is the protocol; stdin closing ends everything', () => {
     test(`on ${how} every child and its process group is gone within 5 s`, async () => {
       const file = writeConfig(
         dir.path,
-        { servers: { g: fixture('g', '--spawn-grandchild'), h: fixture('h') } },
+        { servers: { g: fixtureServer('g', '--spawn-grandchild'), h: fixtureServer('h') } },
         `orphans-${how.replace(' ', '-')}.yml`,
       );
       const raw = rawCoordinator(file);

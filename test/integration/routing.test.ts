@@ -16,7 +16,6 @@ import {
   type StartedCoordinator,
 } from '../helpers/coordinator.js';
 
-const fixture = fixtureServer;
 type Routing = { target: string; reason: string; attempts: Array<{ target: string; error: string }> };
 const routing = (r: unknown) => (r as CallToolResult)._meta?.['coordinator/routing'] as Routing;
 const who = (r: unknown) => (r as CallToolResult).structuredContent as { name: string; pid: number };
@@ -28,9 +27,9 @@ describe('routing across replicas', () => {
   before(async () => {
     const file = writeConfig(dir.path, {
       servers: {
-        prod: { ...fixture('prod'), group: 'odoo' },
-        lab: { ...fixture('lab'), group: 'odoo' },
-        solo: fixture('solo'),
+        prod: { ...fixtureServer('prod'), group: 'odoo' },
+        lab: { ...fixtureServer('lab'), group: 'odoo' },
+        solo: fixtureServer('solo'),
       },
       routing: {
         default: 'prod',

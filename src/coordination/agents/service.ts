@@ -34,7 +34,7 @@ export class Agents {
   private readonly local = new Map<string, LocalAgent>();
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private timer: unknown;
+  private cancelTimer: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly options: AgentsOptions) {
@@ -102,7 +102,7 @@ export class Agents {
   /** Stop heartbeats and sweeps (without leaving: call leave() first for a clean exit). */
   close(): void {
     this.closed = true;
-    this.clock.clearTimeout(this.timer);
+    this.cancelTimer?.();
   }
 
   private async beat(agent: LocalAgent): Promise<boolean> {
@@ -149,7 +149,7 @@ export class Agents {
 
   private schedule(): void {
     if (this.closed) return;
-    this.timer = this.clock.setTimeout(
+    this.cancelTimer = this.clock.setTimer(
       () => {
         void this.tick().finally(() => this.schedule());
       },

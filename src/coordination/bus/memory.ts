@@ -4,7 +4,7 @@
  * `replay` and `mcp-coordinator events` read.
  */
 import { silentLogger, type Logger } from '../../shared/logger.js';
-import { EventIdGenerator, createEvent, signEvent } from '../events.js';
+import { EventIdGenerator, createEvent } from '../events.js';
 import type {
   BusStats,
   BusStatus,
@@ -57,8 +57,8 @@ export class MemoryBus implements EventBus {
       agentId: this.options.agentId,
       clock: this.clock,
       ids: this.ids,
+      secret: this.options.secret,
     });
-    if (this.options.secret !== undefined) event = signEvent(event, this.options.secret);
     // What a Redis subscriber would get: a copy fixed at publish time (later mutation by the
     // caller changes nothing) with JSON's value rules (Dates as strings, undefined dropped).
     event = JSON.parse(JSON.stringify(event)) as CoordinationEvent;

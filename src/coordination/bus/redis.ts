@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import { CoordinationUnavailableError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { EventIdGenerator, createEvent, signEvent } from '../events.js';
+import { EventIdGenerator, createEvent } from '../events.js';
 import {
   EVENT_FAMILY,
   type BusStats,
@@ -134,13 +134,13 @@ export class RedisBus implements EventBus {
   }
 
   publish(input: EventInput): CoordinationEvent {
-    let event = createEvent(input, {
+    const event = createEvent(input, {
       source: this.options.source,
       agentId: this.options.agentId,
       clock: this.clock,
       ids: this.ids,
+      secret: this.options.secret,
     });
-    if (this.options.secret !== undefined) event = signEvent(event, this.options.secret);
     if (this.closing) {
       this.noteDropped(1);
       return event;

@@ -22,7 +22,7 @@ const RETRY_MS = 250;
 
 interface Watched {
   lock: LockRecord;
-  timer: unknown;
+  cancel: () => void;
 }
 
 export interface ExpiryWatcherOptions {
@@ -61,7 +61,7 @@ export class LockExpiryWatcher {
     if (!entry) return;
     if (holder !== undefined && entry.lock.holder !== holder) return;
     if (acquiredAt !== undefined && entry.lock.acquiredAt !== acquiredAt) return;
-    this.options.clock.clearTimeout(entry.timer);
+    entry.cancel();
     this.watched.delete(file);
   }
 
@@ -77,9 +77,9 @@ export class LockExpiryWatcher {
 
   private schedule(lock: LockRecord, delayMs: number): void {
     const previous = this.watched.get(lock.file);
-    if (previous) this.options.clock.clearTimeout(previous.timer);
-    const entry: Watched = { lock, timer: undefined };
-    entry.timer = this.options.clock.setTimeout(() => void this.check(entry), Math.max(0, delayMs));
+    previous?.cancel();
+    const entry: Watched = { lock, cancel: () => {} };
+    entry.cancel = this.options.clock.setTimer(() => void this.check(entry), Math.max(0, delayMs));
     this.watched.set(lock.file, entry);
   }
 

@@ -32,7 +32,7 @@ export class Tasks {
   private readonly logger: Logger;
   /** Tasks claimed through this coordinator: taskId → claimer. Their locks get renewed. */
   private readonly held = new Map<string, string>();
-  private renewTimer: unknown;
+  private cancelRenewal: (() => void) | undefined;
   private closed = false;
 
   constructor(options: TasksOptions) {
@@ -109,8 +109,8 @@ export class Tasks {
 
   close(): void {
     this.closed = true;
-    this.clock.clearTimeout(this.renewTimer);
-    this.renewTimer = undefined;
+    this.cancelRenewal?.();
+    this.cancelRenewal = undefined;
   }
 
   private announceClosed(task: TaskRecord, releasedLocks: LockRecord[], cause: UnlockCause): void {
@@ -134,10 +134,10 @@ export class Tasks {
   }
 
   private scheduleRenewal(): void {
-    if (this.closed || this.renewTimer !== undefined) return;
-    this.renewTimer = this.clock.setTimeout(
+    if (this.closed || this.cancelRenewal !== undefined) return;
+    this.cancelRenewal = this.clock.setTimer(
       () => {
-        this.renewTimer = undefined;
+        this.cancelRenewal = undefined;
         this.renewLocks()
           .catch((error: unknown) => this.logger.debug('task lock renewal deferred', { error }))
           .finally(() => {

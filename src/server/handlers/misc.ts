@@ -6,8 +6,8 @@ import {
   type CompleteResult,
   type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js';
-import { downstreamParams, forward } from '../../router/forward.js';
-import { TransportFailureError, UnknownNameError, toMcpError } from '../../shared/errors.js';
+import { downstreamParams } from '../../router/forward.js';
+import { UnknownNameError, toMcpError } from '../../shared/errors.js';
 import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
 
 const EMPTY_COMPLETION: CompleteResult = { completion: { values: [], hasMore: false } };
@@ -19,26 +19,22 @@ export function registerCompletionHandler(ctx: UpstreamContext): void {
       let serverId: string;
       let mappedRef: typeof ref;
       if (ref.type === 'ref/prompt') {
-        const route = ctx.state.current.resolvePrompt(ref.name);
+        const route = await ctx.state.find((c) => c.resolvePrompt(ref.name));
         if (!route) throw new UnknownNameError('prompt', ref.name);
         serverId = route.members[0]!;
         mappedRef = { ...ref, name: route.originalName };
       } else {
-        const route = ctx.state.current.resolveResource(ref.uri);
+        const route = await ctx.state.find((c) => c.resolveResource(ref.uri));
         if (!route) throw new UnknownNameError('resource', ref.uri);
         serverId = route.serverId;
         mappedRef = { ...ref, uri: route.originalUri };
       }
-      const d = ctx.downstream(serverId);
-      if (!d) throw new TransportFailureError(serverId, 'unavailable', `${serverId}: not running`);
-      // A server without completions simply has no suggestions.
-      if (d.snapshot && !d.snapshot.capabilities.completions) return EMPTY_COMPLETION;
+      // A server known to lack completions simply has no suggestions.
+      const snapshot = ctx.downstream(serverId)?.snapshot;
+      if (snapshot && !snapshot.capabilities.completions) return EMPTY_COMPLETION;
       const params = downstreamParams({ ...request.params, ref: mappedRef });
-      return (await forward(
-        d,
-        { method: 'completion/complete', params },
-        progressRelay(extra as HandlerExtra, request.params),
-      )) as never;
+      const relay = progressRelay(extra as HandlerExtra, request.params);
+      return (await ctx.router.request(serverId, { method: 'completion/complete', params }, relay)) as never;
     } catch (error) {
       throw toMcpError(error);
     }
@@ -46,8 +42,8 @@ export function registerCompletionHandler(ctx: UpstreamContext): void {
 }
 
 /** The level the client asked for, applied to every downstream now and to each that connects later. */
-export class LogLevelState {
-  level: LoggingLevel | undefined;
+export interface LogLevelState {
+  level?: LoggingLevel;
 }
 
 export async function applyLogLevel(ctx: UpstreamContext, id: string, level: LoggingLevel): Promise<void> {

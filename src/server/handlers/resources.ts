@@ -7,8 +7,8 @@ import {
   type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ResourceRoute } from '../../catalog/types.js';
-import { downstreamParams, forward } from '../../router/forward.js';
-import { TransportFailureError, UnknownNameError, toMcpError } from '../../shared/errors.js';
+import { downstreamParams } from '../../router/forward.js';
+import { UnknownNameError, toMcpError } from '../../shared/errors.js';
 import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
 
 /** Upstream URIs the client subscribed to, by server and original URI, to map updates back. */
@@ -46,28 +46,16 @@ export function registerResourceHandlers(ctx: UpstreamContext, subscriptions: Su
   });
 
   const resolve = async (uri: string): Promise<ResourceRoute> => {
-    let route = ctx.state.current.resolveResource(uri);
-    if (!route) {
-      await ctx.state.settled(30_000);
-      route = ctx.state.current.resolveResource(uri);
-    }
+    const route = await ctx.state.find((c) => c.resolveResource(uri));
     if (!route) throw new UnknownNameError('resource', uri);
     return route;
   };
-  const send = (
-    route: ResourceRoute,
-    method: string,
-    params: Record<string, unknown>,
-    extra: HandlerExtra,
-  ) => {
-    const d = ctx.downstream(route.serverId);
-    if (!d) throw new TransportFailureError(route.serverId, 'unavailable', `${route.serverId}: not running`);
-    return forward(
-      d,
+  const send = (route: ResourceRoute, method: string, params: Record<string, unknown>, extra: HandlerExtra) =>
+    ctx.router.request(
+      route.serverId,
       { method, params: downstreamParams({ ...params, uri: route.originalUri }) },
       progressRelay(extra, params),
     );
-  };
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
     try {

@@ -83,5 +83,6 @@ export async function dispatchToolCall(
     const tool = ctx.builtins.get(route.originalName);
     if (tool) return tool.handler(call.arguments ?? {}, { signal: call.forward?.signal });
   }
-  return ctx.router.callTool(call);
+  // Resolved once here; the router looks again only for a name that is not known yet.
+  return ctx.router.callTool(call, route);
 }

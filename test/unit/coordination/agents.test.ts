@@ -9,7 +9,7 @@ import { assembleServices, memoryBackends } from '../../../src/coordination/inde
 import type { CoordinationEvent } from '../../../src/coordination/types.js';
 import { CoordinationUnavailableError } from '../../../src/shared/errors.js';
 import { silentLogger } from '../../../src/shared/logger.js';
-import { FakeClock } from './fake-clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 const TTL = 3_000;
 
@@ -30,7 +30,7 @@ class FlakyAgents implements AgentBackend {
 }
 
 function setup() {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const shared = memoryBackends(clock);
   const agentStore = new FlakyAgents(new MemoryAgentBackend(clock));
   const bus = createBus({

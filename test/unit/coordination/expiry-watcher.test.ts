@@ -9,10 +9,10 @@ import type { LockRecord } from '../../../src/coordination/locks/types.js';
 import type { CoordinationEvent } from '../../../src/coordination/types.js';
 import { CoordinationUnavailableError } from '../../../src/shared/errors.js';
 import { silentLogger } from '../../../src/shared/logger.js';
-import { FakeClock } from './fake-clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 function setup() {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const backend = new MemoryLockBackend(clock);
   let storeDown = false;
   const flaky = Object.assign(Object.create(backend) as MemoryLockBackend, {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { Clock } from '../../../src/downstream/clock.js';
+import type { Clock } from '../../../src/shared/clock.js';
 import type { DownstreamSnapshot } from '../../../src/downstream/types.js';
 import { TransportFailureError } from '../../../src/shared/errors.js';
 import { isAlive, recorder, statusLog, stdio, waitFor, withPool } from './helpers.js';

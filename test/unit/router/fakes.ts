@@ -3,9 +3,7 @@
  * downstreams whose status and ping answers the test sets by hand.
  */
 import { EventEmitter } from 'node:events';
-import { setImmediate as tick } from 'node:timers/promises';
 import { stdioServerSchema } from '../../../src/config/schema.js';
-import type { Clock } from '../../../src/downstream/clock.js';
 import type { DownstreamPool, PoolListener } from '../../../src/downstream/pool.js';
 import type {
   Downstream,
@@ -14,52 +12,7 @@ import type {
   DownstreamStatus,
 } from '../../../src/downstream/types.js';
 
-interface Timer {
-  id: number;
-  at: number;
-  fn: () => void;
-}
-
-export class ManualClock implements Clock {
-  private timers: Timer[] = [];
-  private nextId = 1;
-  private time = 1_000;
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimer(fn: () => void, ms: number): () => void {
-    const timer = { id: this.nextId++, at: this.time + Math.max(0, ms), fn };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((t) => t !== timer);
-    };
-  }
-
-  pending(): number {
-    return this.timers.length;
-  }
-
-  /** Move time forward, running each due timer in order and letting its async work settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.time + ms;
-    for (;;) {
-      await settle();
-      const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.time = Math.max(this.time, due.at);
-      due.fn();
-    }
-    this.time = end;
-    await settle();
-  }
-}
-
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await tick();
-}
+export { ManualClock, settle } from '../../helpers/manual-clock.js';
 
 const SNAPSHOT: DownstreamSnapshot = {
   serverInfo: { name: 'fake', version: '1.0.0' },

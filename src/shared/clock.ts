@@ -1,16 +1,17 @@
 /**
- * Time as the supervisor sees it, injectable so state-machine tests need not wait on real time.
- * Timers never keep the process alive: a coordinator whose client went away must be able to exit.
+ * The one injectable clock (supervisor, health, lock expiry, heartbeats, caches), so state-machine
+ * tests need not wait on real time. Timers never keep the process alive: a coordinator whose
+ * client went away must be able to exit.
  */
 export interface Clock {
-  /** Monotonic milliseconds. */
+  /** Epoch milliseconds (also used for timestamps, so wall time rather than monotonic). */
   now(): number;
   /** Runs fn once after ms; returns a function that cancels it. */
   setTimer(fn: () => void, ms: number): () => void;
 }
 
 export const systemClock: Clock = {
-  now: () => performance.now(),
+  now: () => Date.now(),
   setTimer(fn, ms) {
     const timer = setTimeout(fn, ms);
     timer.unref();

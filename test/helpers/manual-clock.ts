@@ -1,7 +1,6 @@
 /** A Clock whose time moves only when a test says so; due timers run in order. */
 import { setImmediate as tick } from 'node:timers/promises';
-
-import type { Clock } from '../../../src/coordination/types.js';
+import type { Clock } from '../../src/shared/clock.js';
 
 interface Timer {
   id: number;
@@ -9,31 +8,30 @@ interface Timer {
   fn: () => void;
 }
 
-export class FakeClock implements Clock {
+export class ManualClock implements Clock {
   private timers: Timer[] = [];
   private nextId = 1;
 
+  /** Starts at an arbitrary epoch-ms instant unless told otherwise. */
   constructor(private time = Date.parse('2025-01-01T00:00:00.000Z')) {}
 
   now(): number {
     return this.time;
   }
 
-  setTimeout(fn: () => void, ms: number): unknown {
+  setTimer(fn: () => void, ms: number): () => void {
     const timer = { id: this.nextId++, at: this.time + Math.max(0, ms), fn };
     this.timers.push(timer);
-    return timer.id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== timer);
+    };
   }
 
   pending(): number {
     return this.timers.length;
   }
 
-  /** Move time forward, running each due timer and letting its async work settle. */
+  /** Move time forward, running each due timer in order and letting its async work settle. */
   async advance(ms: number): Promise<void> {
     const end = this.time + ms;
     for (;;) {
@@ -49,6 +47,6 @@ export class FakeClock implements Clock {
   }
 }
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await tick();
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await tick();
 }
