@@ -4,14 +4,18 @@
  * argv or files of its own accord.
  */
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Config } from './config/schema.js';
+import { diffServers, watchConfig, type ConfigWatcher } from './config/watch.js';
+import { CatalogDiskCache } from './catalog/disk-cache.js';
 import { createBus } from './coordination/bus/index.js';
 import { coordinationTools, createCoordination, type Coordination } from './coordination/index.js';
 import type { EventBus } from './coordination/types.js';
 import { createPool, type DownstreamPool } from './downstream/pool.js';
 import { HealthMonitor } from './router/health.js';
+import { ResultCache } from './router/result-cache.js';
 import type { RoutingPolicy } from './router/resolve.js';
 import { Router } from './router/router.js';
 import { BuiltinRegistry, type BuiltinTool } from './server/builtins.js';
@@ -58,8 +62,14 @@ export class App {
   readonly builtins = new BuiltinRegistry();
   /** This process: event source and registry owner. */
   readonly instanceId: string;
+  readonly resultCache: ResultCache;
   private agent: string;
   private closed = false;
+  private config: Config;
+  private policy: RoutingPolicy;
+  /** Set while the config file on disk is invalid (the running config is kept). */
+  private configError: string | undefined;
+  private watcher: ConfigWatcher | undefined;
 
   /** Bus and coordination first (the Redis connection is awaited briefly), then the rest. */
   static async create(options: AppOptions): Promise<App> {
@@ -86,7 +96,8 @@ export class App {
       source: instanceId,
       logger,
     });
-    return new App(options, instanceId, agentId, bus, coordination);
+    const diskCache = await openDiskCache(options);
+    return new App(options, instanceId, agentId, bus, coordination, diskCache);
   }
 
   private constructor(
@@ -95,8 +106,12 @@ export class App {
     agentId: string,
     readonly bus: EventBus,
     readonly coordination: Coordination,
+    private readonly diskCache: CatalogDiskCache | undefined,
   ) {
     const { logger, config } = options;
+    this.config = config;
+    this.policy = routingPolicy(config);
+    this.resultCache = new ResultCache({ servers: config.servers });
     this.instanceId = instanceId;
     this.agent = agentId;
     this.server = createServer();
@@ -120,12 +135,12 @@ export class App {
         });
       },
     });
-    const policy = routingPolicy(config);
     this.router = new Router({
       find: (lookup) => this.state.find(lookup),
       downstream: (id) => this.pool.get(id),
-      policy: () => policy,
+      policy: () => this.policy,
       isAvailable: (id) => this.health.isAvailable(id),
+      resultCache: this.resultCache,
     });
     this.builtins.add(
       ...routingTools(this.router),
@@ -135,6 +150,10 @@ export class App {
         registry: coordination.registry,
         bus,
         instanceId,
+        details: () => ({
+          config: { file: this.options.configFile, error: this.configError ?? null },
+          resultCache: this.resultCache.stats(),
+        }),
       }),
       ...coordinationTools({
         locks: coordination.locks,
@@ -149,6 +168,7 @@ export class App {
       namespace: { separator: config.namespace.separator, maxLength: config.namespace.maxNameLength },
       builtinTools: this.builtins.definitions(),
       logger,
+      cached: diskCache ? (id, server) => diskCache.get(id, server) : undefined,
     });
     const upstream = registerUpstreamHandlers(
       {
@@ -166,7 +186,11 @@ export class App {
       if (status === 'connected') upstream.onDownstreamConnected(id);
       this.register(id);
     });
-    this.pool.on('catalog', (id) => this.register(id));
+    this.pool.on('catalog', (id, snapshot) => {
+      const d = this.pool.get(id);
+      if (d) this.diskCache?.set(id, d.config, snapshot);
+      this.register(id);
+    });
   }
 
   /** The calling agent: $MCP_AGENT_ID, else <clientInfo.name>-<hostname>-<pid>. */
@@ -188,7 +212,49 @@ export class App {
   /** Start every eager downstream, all in parallel, and the health monitor. */
   startDownstreams(): void {
     this.pool.startAll();
+    // A lazy server whose catalog we have never seen is started once to learn it: without its
+    // tool names nobody could ever call it. With a warm catalog it waits for its first call.
+    for (const d of this.pool.all()) {
+      if (d.config.startup === 'lazy' && !this.diskCache?.get(d.id, d.config)) d.start();
+    }
     this.health.start();
+  }
+
+  /** Serve: follow servers.yml; only the servers that changed restart. */
+  watchConfig(env: Record<string, string | undefined>): void {
+    const { logger, configFile } = this.options;
+    this.watcher = watchConfig(configFile, {
+      env,
+      logger,
+      current: this.config,
+      onChange: (next) => this.applyConfig(next),
+      onError: (error) => {
+        this.configError = error.message;
+        logger.error(`config not applied, the running one is kept: ${error.message}`);
+      },
+    });
+  }
+
+  /** Apply a new config: stop removed and changed servers, start added and changed ones. */
+  async applyConfig(next: Config): Promise<void> {
+    const { logger } = this.options;
+    const diff = diffServers(this.config, next);
+    for (const section of ['namespace', 'health', 'coordination', 'cacheDir'] as const) {
+      if (JSON.stringify(this.config[section]) !== JSON.stringify(next[section])) {
+        logger.warn(`config: changes to "${section}" apply after a restart`);
+      }
+    }
+    this.config = next;
+    this.configError = undefined;
+    this.policy = routingPolicy(next);
+    this.resultCache.configure(next.servers);
+    await Promise.all([...diff.removed, ...diff.changed].map((id) => this.pool.remove(id)));
+    for (const id of [...diff.added, ...diff.changed]) {
+      const server = next.servers[id];
+      if (server?.enabled) this.pool.add(id, server);
+    }
+    this.state.invalidate();
+    logger.info('config applied', { ...diff });
   }
 
   /** Resolves once no eager server is still starting for the first time (bounded). */
@@ -204,7 +270,13 @@ export class App {
     if (this.closed) return;
     this.closed = true;
     this.health.stop();
-    await Promise.allSettled([this.server.close(), this.pool.stopAll(), this.coordination.close()]);
+    this.watcher?.close();
+    await Promise.allSettled([
+      this.server.close(),
+      this.pool.stopAll(),
+      this.coordination.close(),
+      this.diskCache?.flush(),
+    ]);
     await this.bus.close();
   }
 
@@ -223,4 +295,17 @@ export class App {
       })
       .catch((error) => this.options.logger.debug('registry not updated', { error }));
   }
+}
+
+/**
+ * The warm catalog: `cacheDir` when set ("" disables it), else `.coordinator-cache` beside the
+ * config file, so each config has its own and a fresh folder always starts cold.
+ */
+async function openDiskCache(options: AppOptions): Promise<CatalogDiskCache | undefined> {
+  const configured = options.config.cacheDir;
+  if (configured === '') return undefined;
+  const dir = configured ?? join(dirname(options.configFile), '.coordinator-cache');
+  const cache = new CatalogDiskCache({ dir, logger: options.logger.child('catalog-cache') });
+  await cache.load();
+  return cache;
 }

@@ -49,7 +49,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     logger,
     agentId: env.MCP_AGENT_ID || undefined,
   });
-  if (args.command === 'serve') return serve(app, logger);
+  if (args.command === 'serve') return serve(app, logger, env);
 
   const finish = installLifecycle(app, logger, { watchStdin: false });
   try {
@@ -82,7 +82,7 @@ async function runCommand(app: App, args: ParsedArgs): Promise<number> {
   }
 }
 
-async function serve(app: App, logger: Logger): Promise<number> {
+async function serve(app: App, logger: Logger, env: NodeJS.ProcessEnv): Promise<number> {
   installLifecycle(app, logger, { watchStdin: true });
   const previous = app.server.oninitialized;
   app.server.oninitialized = () => {
@@ -92,6 +92,7 @@ async function serve(app: App, logger: Logger): Promise<number> {
     void app.registerAgent(app.server.getClientVersion());
   };
   await app.server.connect(new StdioServerTransport());
+  app.watchConfig(env);
   logger.info('serving on stdio');
   // Keep running until the lifecycle ends the process.
   return new Promise<number>(() => {});

@@ -21,6 +21,7 @@ import {
   type OutgoingRequest,
 } from './forward.js';
 import { resolveRoute, type RoutingPolicy } from './resolve.js';
+import type { ResultCache } from './result-cache.js';
 
 export interface RouterDeps {
   /**
@@ -32,6 +33,8 @@ export interface RouterDeps {
   policy(): RoutingPolicy;
   /** False when a server is known down (breaker open, crash-loop): failover skips it at once. */
   isAvailable(id: string): boolean;
+  /** Opt-in per-server cache of idempotent tools' results (`cache: { ttlMs, tools }`). */
+  resultCache?: ResultCache;
 }
 
 export interface RoutedCall {
@@ -68,7 +71,19 @@ export class Router {
       this.deps.policy(),
     );
     const params = downstreamParams({ ...call.params, name: route.originalName, arguments: call.arguments });
-    const outcome = await this.requestAny(plan.candidates, { method: 'tools/call', params }, call.forward);
+    const request = { method: 'tools/call', params };
+    const cache = this.deps.resultCache;
+    const outcome = await runWithFailover(
+      plan.candidates,
+      async (id) => {
+        const hit = cache?.get(id, route.originalName, call.arguments);
+        if (hit) return hit;
+        const result = (await this.request(id, request, call.forward)) as CallToolResult;
+        cache?.set(id, route.originalName, call.arguments, result);
+        return result;
+      },
+      { isAvailable: (id) => this.deps.isAvailable(id) },
+    );
     const routing: Routing = { target: outcome.target, reason: plan.reason, attempts: outcome.attempts };
     const result = outcome.result as CallToolResult;
     return { ...result, _meta: { ...result._meta, [META_ROUTING]: routing } };

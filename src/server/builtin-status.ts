@@ -14,6 +14,8 @@ export interface StatusDeps {
   bus: EventBus;
   /** This coordinator's instance id (the registry's `owner`). */
   instanceId: string;
+  /** More to report beside the contract's shape (config errors, cache counters). */
+  details?: () => Record<string, unknown>;
 }
 
 const eventsArgs = z.strictObject({
@@ -31,7 +33,7 @@ export function statusTools(deps: StatusDeps): BuiltinTool[] {
         'lastError, latencyMs) and Redis.',
       inputSchema: { type: 'object', properties: {} },
       async handler() {
-        return jsonResult(deps.health.report() as unknown as Record<string, unknown>);
+        return jsonResult({ ...deps.health.report(), ...deps.details?.() });
       },
     },
     {

@@ -15,7 +15,7 @@ import {
 } from '../catalog/types.js';
 import type { NamespaceOptions } from '../catalog/naming.js';
 import type { DownstreamPool } from '../downstream/pool.js';
-import type { Downstream } from '../downstream/types.js';
+import type { Downstream, DownstreamSnapshot } from '../downstream/types.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -26,6 +26,11 @@ export interface CatalogStateOptions {
   namespace: NamespaceOptions;
   builtinTools: readonly Tool[];
   logger: Logger;
+  /**
+   * The last catalog seen of a server that has not connected yet (the warm on-disk catalog), so
+   * an IDE's first tools/list is complete while slow servers start.
+   */
+  cached?: (id: string, config: ServerConfig) => DownstreamSnapshot | undefined;
 }
 
 /** How long a call for a name nobody has yet waits for servers still starting. */
@@ -52,6 +57,11 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   /** True while an eager server is starting for the first time (its names may still appear). */
   isSettling(): boolean {
     return this.options.pool.all().some((d) => d.status === 'starting' && d.snapshot === undefined);
+  }
+
+  /** Rebuild soon (coalesced), e.g. after the config changed what is exposed. */
+  invalidate(): void {
+    this.schedule();
   }
 
   /** Resolves when nothing is settling any more, or after timeoutMs. */
@@ -113,8 +123,8 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   private build(): Catalog {
     const sources: CatalogSource[] = [];
     for (const d of this.options.pool.all()) {
-      if (!d.snapshot) continue;
-      sources.push(sourceOf(d.id, d.config, d.snapshot));
+      const snapshot = d.snapshot ?? this.options.cached?.(d.id, d.config);
+      if (snapshot) sources.push(sourceOf(d.id, d.config, snapshot));
     }
     return buildCatalog(sources, {
       namespace: this.options.namespace,
