@@ -51,6 +51,46 @@ describe('warm catalog and lazy servers', () => {
     }
   });
 
+  test('a stale cached entry is refreshed and list_changed is sent when the real catalog differs', async () => {
+    const file = writeConfig(
+      dir.path,
+      { servers: { s: fixtureServer('s') }, cacheDir: join(dir.path, 'stale-cache') },
+      'stale.yml',
+    );
+    const first = await startCoordinator(file);
+    await waitFor(
+      async () => (await first.client.listTools()).tools.some((t) => t.name === 's__echo'),
+      20_000,
+    );
+    // A tool added at run time is cached with the rest; a fresh server will not have it.
+    await first.client.callTool({ name: 's__add_tool', arguments: { name: 'ephemeral' } });
+    await waitFor(
+      async () => (await first.client.listTools()).tools.some((t) => t.name === 's__ephemeral'),
+      10_000,
+    );
+    await first.close();
+
+    let listChanged = 0;
+    const second = await startCoordinator(file, {
+      setup: (client) =>
+        client.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++),
+    });
+    try {
+      assert.ok(
+        (await second.client.listTools()).tools.some((t) => t.name === 's__ephemeral'),
+        'served from cache',
+      );
+      await waitFor(
+        async () => !(await second.client.listTools()).tools.some((t) => t.name === 's__ephemeral'),
+        20_000,
+        'the stale tool to go',
+      );
+      assert.ok(listChanged >= 1);
+    } finally {
+      await second.close();
+    }
+  });
+
   test('a lazy server with a known catalog is spawned only on first use', async () => {
     const cacheDir = join(dir.path, 'lazy-cache');
     const file = writeConfig(
