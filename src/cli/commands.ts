@@ -48,15 +48,16 @@ export async function runAggregate(app: App, args: ParsedArgs): Promise<number> 
     .map((t) => t.trim())
     .filter(Boolean);
   await app.settled(SETTLE_MS);
-  const progress = process.stderr.isTTY ? startSpinner(`aggregate ${tool}`) : undefined;
+  const stopProgress = process.stderr.isTTY ? startSpinner(`aggregate ${tool}`) : undefined;
+  let outcome;
   try {
-    const outcome = await app.router.aggregate(tool, jsonObjectOption(args.values.args, '--args'), targets);
-    printJson(outcome);
-    // Partial failure is a result; only "nobody answered" is a failure.
-    return Object.keys(outcome.results).length === 0 ? 1 : 0;
+    outcome = await app.router.aggregate(tool, jsonObjectOption(args.values.args, '--args'), targets);
   } finally {
-    progress?.();
+    stopProgress?.();
   }
+  printJson(outcome);
+  // Partial failure is a result; only "nobody answered" is a failure.
+  return Object.keys(outcome.results).length === 0 ? 1 : 0;
 }
 
 export async function runHealth(app: App, args: ParsedArgs): Promise<number> {

@@ -68,6 +68,23 @@ describe('command line', () => {
     assert.deepEqual(some.aggregation.targets, ['prod', 'solo']);
   });
 
+  test('aggregate shows progress on stderr only when stderr is a terminal', () => {
+    const piped = cli('aggregate', 'sleep', '--args', '{"ms":300}');
+    assert.equal(piped.status, 0);
+    assert.doesNotMatch(piped.stderr, /aggregate sleep \d/);
+    // `script` gives the command a terminal; its output is what that terminal showed.
+    const command = `'${process.execPath}' '${MAIN}' aggregate sleep --args '{"ms":300}' --config '${file}'`;
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(tty.status, 0, tty.stderr);
+    assert.match(tty.stdout, /aggregate sleep \d+\.\ds/);
+    const json = tty.stdout.slice(tty.stdout.indexOf('{'));
+    assert.deepEqual(Object.keys(JSON.parse(json.replace(/\r/g, '')).results).sort(), [
+      'lab',
+      'prod',
+      'solo',
+    ]);
+  });
+
   test('health --json has the contract shape', () => {
     const h = cli('health', '--json');
     assert.equal(h.status, 0, h.stderr);
