@@ -136,12 +136,19 @@ export function markdown(
         );
       }
       for (const row of o.rows) {
-        const value = row.value === null ? 'n/a' : `${round(row.value, 3)} ${row.unit}`;
+        const range =
+          row.min !== undefined && row.max !== undefined && (row.rounds ?? 2) > 1
+            ? ` [${round(row.min, 3)}–${round(row.max, 3)}]`
+            : '';
+        const value = row.value === null ? 'n/a' : `${round(row.value, 3)} ${row.unit}${range}`;
         const note = row.note ? ` ${notes.ref(`${id}, ${row.name}: ${row.note}`)}` : '';
         const pass = row.pass === undefined ? '—' : row.pass ? 'yes' : '**no**';
         out.push(`| ${id} | ${row.name} | ${value}${note} | ${row.target ?? ''} | ${pass} |`);
       }
     }
+  }
+  if (sectionIds.some((id) => sections[id]!.rows.some((r) => (r.rounds ?? 0) > 1))) {
+    out.push('', 'Section values with [min–max]: median over rounds, range across rounds.');
   }
   if (notes.lines.length) out.push('', ...notes.lines.map((n, i) => `${i + 1}. ${n}`));
   return `${out.join('\n')}\n`;

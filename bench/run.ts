@@ -1,11 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --only proxy|bus|locks[,…]] [-- --rounds N]`
+ * `npm run bench [-- --quick] [-- --only proxy|bus|locks|mcp-locks|routing[,…]] [-- --rounds N]`
  *
  * Runs the proxy section (direct, naive SDK proxy, coordinator, npm peers; see targets.ts and
- * peers.ts), then the Redis sections bench/sections/{bus,locks}.ts when they exist, against a
- * throwaway loopback redis-server. Prints one markdown table to stdout (progress goes to
- * stderr) and writes bench/results/<timestamp>.json and latest.json. Every child process is
- * gone when it returns, also on error or Ctrl-C.
+ * peers.ts), then the sections of bench/sections/ that exist: bus, locks and mcp-locks against a
+ * throwaway loopback redis-server, routing without one. Prints one markdown table to stdout
+ * (progress goes to stderr) and writes bench/results/<timestamp>.json and latest.json. Every
+ * child process is gone when it returns, also on error or Ctrl-C.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,10 +22,16 @@ import { closeAllSessions } from './session.js';
 import { coordinator, direct, naive, readVersion } from './targets.js';
 import type { SectionContext } from './types.js';
 
-const SECTION_IDS = ['proxy', 'bus', 'locks'] as const;
+const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing'] as const;
 type SectionId = (typeof SECTION_IDS)[number];
-/** Budget of each Redis section in a full run (quick: a third). */
-const REDIS_SECTION_BUDGET_MS = 45_000;
+
+/** The sections after proxy, in run order: whether they get the redis-server, and their budgets. */
+const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quickBudgetMs: number }[] = [
+  { id: 'bus', redis: true, budgetMs: 45_000, quickBudgetMs: 15_000 },
+  { id: 'locks', redis: true, budgetMs: 45_000, quickBudgetMs: 15_000 },
+  { id: 'mcp-locks', redis: true, budgetMs: 75_000, quickBudgetMs: 30_000 },
+  { id: 'routing', redis: false, budgetMs: 150_000, quickBudgetMs: 75_000 },
+];
 
 interface Args {
   quick: boolean;
@@ -63,12 +69,13 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks[,...]] [--rounds N] [--contestants naive,coordinator,mcp-hub]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing[,...]] [--rounds N] [--contestants naive,coordinator,mcp-hub]',
   );
   process.exit(problem ? 2 : 0);
 }
 
 const log = (scope: string) => (message: string) => console.error(`[${scope}] ${message}`);
+const sectionFile = (id: string) => join(REPO_ROOT, 'bench/sections', `${id}.ts`);
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -95,13 +102,23 @@ async function main(): Promise<number> {
   }
 
   const sections: Record<string, SectionOutcome> = {};
-  const redisIds = (['bus', 'locks'] as const).filter((id) => args.only.has(id));
-  const present = redisIds.filter((id) => existsSync(join(REPO_ROOT, 'bench/sections', `${id}.ts`)));
-  for (const id of redisIds) {
-    if (!present.includes(id))
-      sections[id] = { rows: [], skipped: `bench/sections/${id}.ts not written yet` };
+  const wanted = SECTIONS.filter((sec) => args.only.has(sec.id));
+  const present = wanted.filter((sec) => existsSync(sectionFile(sec.id)));
+  for (const sec of wanted) {
+    if (!present.includes(sec))
+      sections[sec.id] = { rows: [], skipped: `bench/sections/${sec.id}.ts not written yet` };
   }
-  if (present.length) {
+  const runSection = async (sec: (typeof SECTIONS)[number], redisUrl?: string) => {
+    log(sec.id)('running');
+    const budget = args.quick ? sec.quickBudgetMs : sec.budgetMs;
+    sections[sec.id] = await runSectionFile(
+      sectionFile(sec.id),
+      sec.id,
+      sectionCtx(sec.id, budget, redisUrl),
+    );
+  };
+  const withRedis = present.filter((sec) => sec.redis);
+  if (withRedis.length) {
     let redis: RedisServer | undefined;
     try {
       redis = await startRedis();
@@ -110,16 +127,12 @@ async function main(): Promise<number> {
       log('redis')(`no redis-server: ${(error as Error).message}`);
     }
     try {
-      const budget = args.quick ? REDIS_SECTION_BUDGET_MS / 3 : REDIS_SECTION_BUDGET_MS;
-      for (const id of present) {
-        log(id)('running');
-        const file = join(REPO_ROOT, 'bench/sections', `${id}.ts`);
-        sections[id] = await runSectionFile(file, id, sectionCtx(id, budget, redis?.url));
-      }
+      for (const sec of withRedis) await runSection(sec, redis?.url);
     } finally {
       await redis?.stop();
     }
   }
+  for (const sec of present.filter((x) => !x.redis)) await runSection(sec);
 
   const summary = proxy ? summarise(proxy) : undefined;
   const info = { ...machine(), loadavgAtStart };

@@ -1,5 +1,5 @@
 /**
- * The small contract between the bench runner and its sections (proxy, bus, locks).
+ * The small contract between the bench runner and its sections (proxy, bus, locks, mcp-locks, routing).
  * A section module exports `run(ctx)` (or a default function) resolving to rows.
  */
 
@@ -12,6 +12,12 @@ export interface BenchRow {
   target?: string;
   pass?: boolean;
   note?: string;
+  /** When `value` is the median over rounds: the smallest and largest round, and how many rounds. */
+  min?: number;
+  max?: number;
+  rounds?: number;
+  /** The per-round values (or other raw samples) behind `value`, for the JSON only. */
+  raw?: unknown;
 }
 
 export interface SectionContext {
