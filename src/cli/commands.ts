@@ -1,5 +1,6 @@
 /** The one-shot commands: each prints its result on stdout and returns an exit code. */
 import type { App } from '../app.js';
+import type { CoordinationEvent, EventBus } from '../coordination/types.js';
 import { META_SERVER } from '../catalog/types.js';
 import { dispatchToolCall } from '../server/handlers/tools.js';
 import { UsageError, jsonObjectOption, type ParsedArgs } from './args.js';
@@ -84,16 +85,47 @@ export async function runHealth(app: App, args: ParsedArgs): Promise<number> {
 }
 
 export async function runEvents(app: App, args: ParsedArgs): Promise<number> {
-  const type = args.values.type;
-  const past = await app.bus.replay({ since: args.values.since, type });
-  for (const event of past) printLine(JSON.stringify(event));
-  if (!args.values.follow) return 0;
-  const seen = new Set(past.map((e) => e.id));
-  app.bus.subscribe((event) => {
-    if (!seen.has(event.id)) printLine(JSON.stringify(event));
-  }, type);
+  const { type, since, follow } = args.values;
+  // Redis: wait until the publisher is ready and the subscription is live, so the replay can be
+  // read and no live event falls between the replay and the subscription.
+  await busReady(app.bus, BUS_READY_MS);
+  const printed = new Set<string>();
+  const print = (event: CoordinationEvent) => {
+    if (printed.has(event.id)) return;
+    printed.add(event.id);
+    printLine(JSON.stringify(event));
+  };
+  // Subscribe before replaying; what arrives meanwhile is held back and printed after the
+  // replay, once (an event can be in both).
+  let heldBack: CoordinationEvent[] | undefined = follow ? [] : undefined;
+  if (follow) app.bus.subscribe((event) => (heldBack ? heldBack.push(event) : print(event)), type);
+  for (const event of await app.bus.replay({ since, type })) print(event);
+  const held = heldBack ?? [];
+  heldBack = undefined;
+  for (const event of held) print(event);
+  if (!follow) return 0;
   // Follow until interrupted (the lifecycle handles SIGINT/SIGTERM).
   return new Promise<number>(() => {});
+}
+
+/** How long `events` waits for the shared bus before reading it anyway (and failing clearly). */
+const BUS_READY_MS = 10_000;
+
+function busReady(bus: EventBus, timeoutMs: number): Promise<void> {
+  if (bus.status !== 'disconnected' || !bus.onStatus) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const stop = bus.onStatus!((status) => {
+      if (status === 'connected') done();
+    });
+    // It may have connected between the first look and the subscription.
+    if (bus.status !== 'disconnected') done();
+    function done() {
+      clearTimeout(timer);
+      stop();
+      resolve();
+    }
+  });
 }
 
 /** A one-line spinner on stderr for TTYs; returns a stop function. */

@@ -77,6 +77,20 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
       assert.equal(await one.locks.get('other.ts'), undefined, 'a refused claim locks nothing');
     });
 
+    it('finishing one task keeps a file locked that another claimed task of the same agent lists', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      assert.ok((await one.tasks.claim('T-1', 'agent-a', ['shared.ts'])).ok);
+      assert.ok((await one.tasks.claim('T-2', 'agent-a', ['shared.ts', 'other.ts'])).ok);
+      assert.ok((await one.tasks.complete('T-1', 'agent-a')).ok);
+      const refused = await two.locks.acquire('shared.ts', 'agent-b', { ttlMs: MINUTE });
+      assert.equal(refused.ok, false, 'T-2 still holds shared.ts');
+      assert.ok((await one.tasks.release('T-2', 'agent-a')).ok);
+      assert.ok((await two.locks.acquire('shared.ts', 'agent-b', { ttlMs: MINUTE })).ok);
+      assert.ok((await two.locks.acquire('other.ts', 'agent-b', { ttlMs: MINUTE })).ok);
+    });
+
     it('locks all files or none: a held file refuses the claim, naming file and holder', async () => {
       const { peer, events } = await open();
       const { tasks, locks } = await peer();

@@ -3,18 +3,23 @@
  * real fixture servers spawned (and killed) by the coordinator.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
   fixtureServer,
   MAIN,
+  ROOT,
   startCoordinator,
   tempDir,
   waitFor,
   writeConfig,
   type StartedCoordinator,
 } from '../helpers/coordinator.js';
+import { freePort } from '../helpers/redis-server.js';
+
+const HTTP_FIXTURE = join(ROOT, 'test/fixtures/http-server.mjs');
 
 type Routing = { target: string; reason: string; attempts: Array<{ target: string; error: string }> };
 const routing = (r: unknown) => (r as CallToolResult)._meta?.['coordinator/routing'] as Routing;
@@ -151,6 +156,17 @@ describe('routing across replicas', () => {
     };
     assert.ok(['degraded', 'healthy'].includes(report.overall));
     assert.equal(report.servers.lab?.status, 'healthy');
+    const events = (await c.client.callTool({
+      name: 'coordinator__events',
+      arguments: { type: 'health:*' },
+    })) as CallToolResult;
+    const degraded = (
+      events.structuredContent as { events: Array<{ type: string; data: { serverId: string } }> }
+    ).events;
+    assert.ok(
+      degraded.some((e) => e.type === 'health:degraded' && e.data.serverId === 'prod'),
+      'health:degraded for prod',
+    );
     // prod comes back by itself (supervisor restart) and serves again.
     await waitFor(async () => who(await whoami()).name === 'prod', 15_000, 'prod back');
     assert.ok(
@@ -158,6 +174,72 @@ describe('routing across replicas', () => {
         .structuredContent,
     );
   });
+});
+
+describe('an explicit target that is down', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  for (const failover of ['never', 'group'] as const) {
+    test(`with routing.failover: ${failover}`, async () => {
+      const port = await freePort();
+      const http = spawn(process.execPath, [HTTP_FIXTURE, '--port', String(port), '--name', 'remote'], {
+        stdio: 'ignore',
+      });
+      const file = writeConfig(
+        dir.path,
+        {
+          servers: {
+            good: { ...fixtureServer('good'), group: 'pair' },
+            remote: { url: `http://127.0.0.1:${port}/mcp`, group: 'pair', timeoutMs: 1000 },
+          },
+          routing: { failover },
+          health: { intervalMs: 300, timeoutMs: 300 },
+          cacheDir: '',
+        },
+        `${failover}.yml`,
+      );
+      const c = await startCoordinator(file);
+      try {
+        const members = async () =>
+          (await c.client.listTools()).tools.find((t) => t.name === 'pair__whoami')?._meta?.[
+            'coordinator/members'
+          ];
+        await waitFor(
+          async () => ((await members()) as string[] | undefined)?.length === 2,
+          20_000,
+          'both members',
+        );
+        http.kill('SIGKILL');
+        await waitFor(
+          async () => {
+            const h = await c.client.callTool({ name: 'coordinator__health', arguments: {} });
+            const status = (h.structuredContent as { servers: Record<string, { status: string }> }).servers
+              .remote?.status;
+            return status !== undefined && status !== 'healthy';
+          },
+          15_000,
+          'remote reported down',
+        );
+
+        const call = c.client.callTool({
+          name: 'pair__whoami',
+          arguments: {},
+          _meta: { 'coordinator/target': 'remote' },
+        });
+        if (failover === 'never') {
+          await assert.rejects(call, (e: unknown) => e instanceof McpError && /remote/.test(e.message));
+        } else {
+          const r = await call;
+          assert.equal(who(r).name, 'good');
+          assert.equal(routing(r).attempts[0]?.target, 'remote');
+        }
+      } finally {
+        http.kill('SIGKILL');
+        await c.close();
+      }
+    });
+  }
 });
 
 describe('routing config errors', () => {

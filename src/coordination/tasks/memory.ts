@@ -109,9 +109,15 @@ export class MemoryTaskBackend implements TaskBackend {
   private close(current: TaskRecord, status: 'completed' | 'released', result?: unknown) {
     const now = new Date(this.locks.clock.now()).toISOString();
     const releasedLocks: LockRecord[] = [];
+    // A file another claimed task of the same agent also lists stays locked for that task.
+    const stillNeeded = new Set(
+      [...this.tasks.values()]
+        .filter((t) => t.status === 'claimed' && t.agentId === current.agentId && t.taskId !== current.taskId)
+        .flatMap((t) => t.files),
+    );
     for (const file of current.files) {
       const lock = this.locks.live(file);
-      if (lock && lock.holder === current.agentId) {
+      if (lock && lock.holder === current.agentId && !stillNeeded.has(file)) {
         this.locks.delete(file);
         releasedLocks.push(lock);
       }

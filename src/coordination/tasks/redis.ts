@@ -72,12 +72,13 @@ return reply
 
 // Shared by FINISH and RELEASE_ALL: close one task, appending taskJson, n, (file, lockJson)*n.
 const CLOSE_FN = `
-local function close(task, status, now, lockPrefix, resultJson, reply)
+-- keep: files another claimed task of the same agent still needs (nil: none to keep).
+local function close(task, status, now, lockPrefix, resultJson, reply, keep)
   local released = {}
   if type(task.files) == 'table' then
     for _, f in ipairs(task.files) do
       local held = redis.call('GET', lockPrefix .. f)
-      if held and cjson.decode(held).holder == task.agentId then
+      if held and cjson.decode(held).holder == task.agentId and not (keep and keep[f]) then
         redis.call('DEL', lockPrefix .. f)
         released[#released + 1] = f; released[#released + 1] = held
       end
@@ -101,8 +102,18 @@ if not cur then return {'not_found'} end
 local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
 if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
+local keep = {}
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  if entries[i] ~= task.taskId then
+    local other = cjson.decode(entries[i + 1])
+    if other.status == 'claimed' and other.agentId == task.agentId and type(other.files) == 'table' then
+      for _, f in ipairs(other.files) do keep[f] = true end
+    end
+  end
+end
 local reply = {'ok'}
-close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply)
+close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply, keep)
 return reply
 `);
 
