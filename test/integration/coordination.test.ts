@@ -121,6 +121,38 @@ describe('coordination over a shared Redis', () => {
     assert.equal(health.dependencies.redis, 'connected');
   });
 
+  test('a library client (import from the package) sees the coordinators and they see it', async () => {
+    const { CoordinationClient } = await import('mcp-coordinator');
+    const client = await CoordinationClient.connect({
+      redisUrl: redis.url,
+      prefix: 'itest:',
+      agentId: 'ci-bot',
+      workspaceRoot: dir.path,
+    });
+    try {
+      const seen: string[] = [];
+      const stop = client.subscribe((e) => void seen.push(`${e.type} ${String(e.data.file)}`), 'file:*');
+      assert.equal((await client.lock('lib/owned.ts', { reason: 'bot run' })).ok, true);
+      const refused = await tool(a, 'lock_file', { file: 'lib/owned.ts' });
+      assert.equal(sc<{ holder: string }>(refused).holder, 'ci-bot');
+      assert.equal((await tool(a, 'lock_file', { file: 'lib/agent-a.ts' })).isError, undefined);
+      const byA = await client.lock('lib/agent-a.ts');
+      assert.equal(byA.ok, false);
+      assert.ok(
+        (await client.listLocks()).some((l) => l.file === 'lib/agent-a.ts' && l.holder === 'agent-a'),
+      );
+      await waitFor(
+        () => seen.includes('file:locked lib/agent-a.ts'),
+        5_000,
+        'the coordinator event at the client',
+      );
+      stop();
+      assert.equal((await client.unlock('lib/owned.ts')).ok, true);
+    } finally {
+      await client.close();
+    }
+  });
+
   test('the events command replays the shared history as JSON lines', () => {
     const r = spawnSync(process.execPath, [MAIN, 'events', '--type', 'file:*', '--config', configA], {
       encoding: 'utf8',
@@ -149,5 +181,48 @@ describe('coordination over a shared Redis', () => {
       events.some((e) => e.type === 'file:locked' && e.agentId === 'agent-a' && e.data.file === 'src/app.ts'),
     );
     assert.ok(events.some((e) => e.type === 'file:unlocked'));
+  });
+});
+
+describe('an agent that leaves', () => {
+  test("its coordinator's exit publishes agent:left and frees its locks at once", async () => {
+    const dir = tempDir();
+    const redis = await startRedis();
+    try {
+      const coordination = {
+        redis: redis.url,
+        prefix: 'leave:',
+        workspaceRoot: dir.path,
+        lockTtlMs: 600_000,
+      };
+      const file = writeConfig(dir.path, { servers: {}, coordination, cacheDir: '' });
+      const leaving = await startCoordinator(file, { env: { MCP_AGENT_ID: 'leaver' }, clientName: 'cursor' });
+      const staying = await startCoordinator(file, { env: { MCP_AGENT_ID: 'stayer' } });
+      try {
+        const lock = (c: StartedCoordinator) =>
+          c.client.callTool({
+            name: 'coordinator__lock_file',
+            arguments: { file: 'x.ts' },
+          }) as Promise<CallToolResult>;
+        assert.equal((await lock(leaving)).isError, undefined);
+        assert.equal((await lock(staying)).isError, true);
+        await leaving.close();
+        // Well before the 10-minute TTL: released because its agent left.
+        await waitFor(async () => (await lock(staying)).isError === undefined, 10_000, 'the lock freed');
+        const events = sc<{
+          events: Array<{ type: string; agentId: string; data: Record<string, unknown> }>;
+        }>(
+          await staying.client.callTool({ name: 'coordinator__events', arguments: { type: 'agent:*' } }),
+        ).events;
+        const registered = events.find((e) => e.type === 'agent:registered' && e.agentId === 'leaver');
+        assert.equal((registered?.data.clientInfo as { name?: string } | undefined)?.name, 'cursor');
+        assert.ok(events.some((e) => e.type === 'agent:left' && e.agentId === 'leaver'));
+      } finally {
+        await staying.close();
+      }
+    } finally {
+      await redis.stop();
+      dir.remove();
+    }
   });
 });
