@@ -5,8 +5,20 @@
 import { createHash } from 'node:crypto';
 import type { Catalog, CatalogChanges } from './types.js';
 
+/** JSON of frozen list items (the exposed tools and prompts, reused across rebuilds). */
+const itemJson = new WeakMap<object, string>();
+
 export function fingerprint(list: readonly unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(list)).digest('base64url');
+  const hash = createHash('sha256').update(`${list.length}\n`);
+  for (const item of list) hash.update(jsonOf(item)).update('\n');
+  return hash.digest('base64url');
+}
+
+function jsonOf(item: unknown): string {
+  if (typeof item !== 'object' || item === null || !Object.isFrozen(item)) return JSON.stringify(item) ?? '';
+  let json = itemJson.get(item);
+  if (json === undefined) itemJson.set(item, (json = JSON.stringify(item)));
+  return json;
 }
 
 /** What a client saw before any catalog existed: empty lists. */

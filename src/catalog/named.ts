@@ -149,8 +149,19 @@ function assignNames<T>(entries: Entry<T>[], opts: NamespaceOptions, kind: strin
   return clashes;
 }
 
+/**
+ * The exposed objects of earlier builds, per downstream item. Snapshots are replaced, never
+ * mutated, so an item whose exposure did not change (same name, owner, members) keeps its
+ * frozen object across rebuilds, and with it the JSON `fingerprint` cached for it: a server
+ * arriving costs its own items, not the whole catalog again.
+ */
+const exposedBefore = new WeakMap<object, { key: string; exposed: object }>();
+
 function expose<T extends NamedItem>(entry: Entry<T>, members: readonly string[]): T {
   const { item, owner, original } = entry;
+  const key = `${entry.name}\0${owner.kind}\0${owner.id}\0${owner.kind === 'group' ? members.join('\0') : ''}`;
+  const before = exposedBefore.get(item);
+  if (before?.key === key) return before.exposed as T;
   const meta: Record<string, unknown> = {
     ...item._meta,
     [META_SERVER]: owner.id,
@@ -158,7 +169,9 @@ function expose<T extends NamedItem>(entry: Entry<T>, members: readonly string[]
   };
   if (owner.kind === 'group') meta[META_MEMBERS] = members;
   const description = item.description?.trim() ? item.description : `${original} (from ${owner.id})`;
-  return Object.freeze({ ...item, name: entry.name, description, _meta: Object.freeze(meta) });
+  const exposed = Object.freeze({ ...item, name: entry.name, description, _meta: Object.freeze(meta) });
+  exposedBefore.set(item, { key, exposed });
+  return exposed;
 }
 
 function describe(owner: Owner<unknown>): string {

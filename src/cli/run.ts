@@ -1,11 +1,11 @@
 /** argv → command → exit code. Every command builds the app the same way. */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { App } from '../app.js';
+import type { App } from '../app.js';
 import { loadConfig, resolveConfigPath } from '../config/index.js';
+import { EarlyChildren } from '../downstream/early.js';
 import { ConfigError, bareMessage } from '../shared/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../shared/logger.js';
+import { StdioServerTransport } from '../shared/stdio-server-transport.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedArgs } from './args.js';
-import { runAggregate, runCall, runEvents, runHealth, runTools } from './commands.js';
 import { installLifecycle } from './lifecycle.js';
 import { printLine } from './output.js';
 
@@ -43,13 +43,25 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return EXIT.ok;
   }
 
-  const app = await App.create({
-    config: loaded.config,
-    configFile: loaded.file,
-    logger,
-    agentId: env.MCP_AGENT_ID || undefined,
-  });
-  if (args.command === 'serve') return serve(app, logger, env);
+  // serve: the stdio servers' children first, so they boot while the rest of the coordinator
+  // loads (the app and the SDK are imported only now) and the client handshakes.
+  const early = args.command === 'serve' ? EarlyChildren.spawn(loaded.config.servers) : undefined;
+  const unguard = early ? guardEarly(early) : () => {};
+  let app: App;
+  try {
+    const { App } = await import('../app.js');
+    app = await App.create({
+      config: loaded.config,
+      configFile: loaded.file,
+      logger,
+      agentId: env.MCP_AGENT_ID || undefined,
+    });
+  } catch (error) {
+    early?.killAllSync();
+    throw error;
+  }
+  if (early) app.pool.adoptEarly(early);
+  if (args.command === 'serve') return serve(app, logger, env, unguard);
 
   const finish = installLifecycle(app, logger, { watchStdin: false });
   try {
@@ -66,6 +78,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
 }
 
 async function runCommand(app: App, args: ParsedArgs): Promise<number> {
+  const { runAggregate, runCall, runEvents, runHealth, runTools } = await import('./commands.js');
   switch (args.command) {
     case 'tools':
       return runTools(app, args);
@@ -82,8 +95,9 @@ async function runCommand(app: App, args: ParsedArgs): Promise<number> {
   }
 }
 
-async function serve(app: App, logger: Logger, env: NodeJS.ProcessEnv): Promise<number> {
+async function serve(app: App, logger: Logger, env: NodeJS.ProcessEnv, unguard: () => void): Promise<number> {
   installLifecycle(app, logger, { watchStdin: true });
+  unguard();
   const previous = app.server.oninitialized;
   app.server.oninitialized = () => {
     previous?.();
@@ -96,4 +110,23 @@ async function serve(app: App, logger: Logger, env: NodeJS.ProcessEnv): Promise<
   logger.info('serving on stdio');
   // Keep running until the lifecycle ends the process.
   return new Promise<number>(() => {});
+}
+
+/**
+ * Until the lifecycle takes over, a signal or an exit must not leave the early children behind
+ * (they lead their own process groups, so no terminal signal reaches them). Returns the undo.
+ */
+function guardEarly(early: EarlyChildren): () => void {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const kill = () => early.killAllSync();
+  const die = (signal: NodeJS.Signals) => {
+    kill();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('exit', kill);
+  for (const signal of signals) process.on(signal, die);
+  return () => {
+    process.off('exit', kill);
+    for (const signal of signals) process.off(signal, die);
+  };
 }

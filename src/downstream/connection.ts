@@ -40,8 +40,8 @@ export interface SupervisedDownstreamOptions {
   id: string;
   config: ServerConfig;
   kind: TransportKind;
-  /** A fresh transport per attempt (see transports.ts). */
-  createTransport: () => Transport;
+  /** A fresh transport per attempt (see transports.ts); remote ones may load their module first. */
+  createTransport: () => Transport | Promise<Transport>;
   hooks: DownstreamHooks;
   logger: Logger;
   clientInfo?: Implementation;
@@ -71,6 +71,8 @@ export class SupervisedDownstream implements Downstream {
   private _restarts = 0;
   private _snapshot: DownstreamSnapshot | undefined;
   private stopped: Promise<void> | undefined;
+  /** A transport whose child was spawned at process start (see early.ts); the first attempt's. */
+  private early: Transport | undefined;
 
   constructor(private readonly options: SupervisedDownstreamOptions) {
     this.id = options.id;
@@ -102,6 +104,13 @@ export class SupervisedDownstream implements Downstream {
     this.supervise(generation, this.abort.signal).catch((error: unknown) => {
       if (this.isCurrent(generation)) this.logger.error('supervisor stopped unexpectedly', { error });
     });
+  }
+
+  /** Before start(): use `transport` (a child spawned at process start) for the first attempt. */
+  adopt(transport: Transport): boolean {
+    if (this._status !== 'idle' || this.early) return false;
+    this.early = transport;
+    return true;
   }
 
   whenReady(timeoutMs: number): Promise<Client> {
@@ -140,7 +149,9 @@ export class SupervisedDownstream implements Downstream {
     this.client = undefined;
     this.setStatus('stopped');
     this.waiters.rejectAll(this.unavailable(`${this.id} is stopped`));
-    this.stopped = this.session?.close() ?? Promise.resolve();
+    const early = this.early;
+    this.early = undefined;
+    this.stopped = Promise.all([this.session?.close(), early?.close()]).then(() => {});
     return this.stopped;
   }
 
@@ -199,10 +210,17 @@ export class SupervisedDownstream implements Downstream {
     if (!this.isCurrent(generation)) throw this.unavailable(`${this.id} is stopped`);
     if (this.attempts++ > 0) this._restarts++;
     if (this._status !== 'crash-loop') this.setStatus('starting');
+    let transport: Transport;
+    try {
+      const made = this.takeEarly() ?? this.options.createTransport();
+      transport = made instanceof Promise ? await made : made;
+    } catch (error) {
+      throw this.toFailure(error);
+    }
     const session: DownstreamSession = new DownstreamSession({
       serverId: this.id,
       kind: this.transport,
-      transport: this.options.createTransport(),
+      transport,
       clientInfo: this.options.clientInfo ?? DEFAULT_CLIENT_INFO,
       hooks: this.options.hooks,
       logger: this.logger,
@@ -235,6 +253,12 @@ export class SupervisedDownstream implements Downstream {
     if (early) throw early;
     this.consecutiveFailures = 0;
     return session;
+  }
+
+  private takeEarly(): Transport | undefined {
+    const early = this.early;
+    this.early = undefined;
+    return early;
   }
 
   private onSessionClosed(

@@ -11,6 +11,7 @@ import type { Logger } from '../shared/logger.js';
 import { ChildGroups } from './child-groups.js';
 import type { Clock } from '../shared/clock.js';
 import { SupervisedDownstream } from './connection.js';
+import type { EarlyChildren } from './early.js';
 import type { SupervisorTimings } from './retry-policy.js';
 import type { StdioTimings } from './stdio-transport.js';
 import { createTransport, transportKind } from './transports.js';
@@ -38,6 +39,11 @@ export type PoolListener<E extends keyof DownstreamEvents> = (
 export interface DownstreamPool {
   get(id: string): Downstream | undefined;
   all(): Downstream[];
+  /**
+   * Before startAll(): take the children spawned at process start as the first transports of
+   * their servers; the pool then owns them (stop, kill) like its own.
+   */
+  adoptEarly(early: EarlyChildren): void;
   /** Start every eager server, all at once; never waits for any of them. */
   startAll(): void;
   /** Stop every server; resolves once every child and process group is gone (≤ 5 s). */
@@ -57,6 +63,7 @@ export function createPool(options: PoolOptions): DownstreamPool {
   const members = new Map<string, SupervisedDownstream>();
   const unsubscribe = new Map<string, () => void>();
   const events = new EventEmitter();
+  const adopted: EarlyChildren[] = [];
   let started = false;
 
   const forward = <E extends keyof DownstreamEvents>(event: E, id: string, args: DownstreamEvents[E]) => {
@@ -104,6 +111,15 @@ export function createPool(options: PoolOptions): DownstreamPool {
   return {
     get: (id) => members.get(id),
     all: () => [...members.values()],
+    adoptEarly(early) {
+      adopted.push(early);
+      for (const [id, downstream] of members) {
+        const transport = early.take(id, downstream.config, (line) => options.stderrSink(id, line));
+        if (transport && !downstream.adopt(transport)) void transport.close();
+      }
+      // Whatever the pool has no server for (none, normally) is not kept waiting.
+      void early.closeRest();
+    },
     startAll() {
       started = true;
       for (const downstream of members.values())
@@ -113,6 +129,7 @@ export function createPool(options: PoolOptions): DownstreamPool {
       await Promise.all([...members.values()].map((downstream) => downstream.stop()));
       // Belt and braces: anything a stop could not confirm gone is killed outright.
       groups.killAllSync();
+      for (const early of adopted) early.killAllSync();
     },
     add,
     async remove(id) {
@@ -130,6 +147,9 @@ export function createPool(options: PoolOptions): DownstreamPool {
     off(event, listener) {
       events.off(event, listener as (...args: unknown[]) => void);
     },
-    killAllSync: () => groups.killAllSync(),
+    killAllSync() {
+      groups.killAllSync();
+      for (const early of adopted) early.killAllSync();
+    },
   };
 }

@@ -4,8 +4,6 @@
  * nothing about retries; when it dies it says so once, through `closed`, and the supervisor decides.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CreateMessageRequestSchema,
@@ -19,7 +17,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { bareMessage, TransportFailureError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { OnDemandSchemaValidator } from '../shared/on-demand-validator.js';
 import { type CatalogList, drainList, drainSnapshot } from './catalog-drain.js';
+import type * as Remote from './remote.js';
 import type { DownstreamHooks, DownstreamSnapshot, TransportKind } from './types.js';
 
 export interface SessionOptions {
@@ -47,12 +47,17 @@ export class DownstreamSession {
   private readonly refreshSeq: Record<CatalogList, number> = { tools: 0, prompts: 0, resources: 0 };
   /** list_changed that arrived while the first drain ran: refreshed once it is done. */
   private readonly dirty = new Set<CatalogList>();
+  /** Remote sessions only: the SDK's HTTP error classes, loaded with the transport. */
+  private remote: typeof Remote | undefined;
 
   constructor(private readonly options: SessionOptions) {
     this.transport = options.transport;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     const capabilities = options.hooks.clientCapabilities();
-    this.client = new Client(options.clientInfo, { capabilities });
+    this.client = new Client(options.clientInfo, {
+      capabilities,
+      jsonSchemaValidator: new OnDemandSchemaValidator(),
+    });
     this.installHandlers(capabilities);
   }
 
@@ -60,6 +65,7 @@ export class DownstreamSession {
   async open(): Promise<DownstreamSnapshot> {
     const requestOptions = { timeout: this.options.timeoutMs };
     try {
+      if (this.options.kind !== 'stdio') this.remote = await import('./remote.js');
       await this.client.connect(this.transport, requestOptions);
       this.snapshot = await drainSnapshot(this.client, requestOptions);
     } catch (error) {
@@ -118,7 +124,7 @@ export class DownstreamSession {
   }
 
   private onTransportError(error: Error): void {
-    const { serverId, kind, logger } = this.options;
+    const { serverId, logger } = this.options;
     if (error instanceof TransportFailureError) {
       this.lastError = error;
       logger.debug(error.message);
@@ -127,7 +133,7 @@ export class DownstreamSession {
     logger.debug('transport error', { error: error.message });
     // A stdio session ends when its child exits; a remote one has no such signal, so errors that
     // mean "the server or our session on it is gone" end it here and let the supervisor reconnect.
-    if (kind !== 'stdio' && isConnectionLost(error)) {
+    if (this.remote?.isConnectionLost(error)) {
       this.lastError = new TransportFailureError(serverId, 'closed', `${serverId}: ${describeError(error)}`, {
         cause: error,
       });
@@ -142,20 +148,4 @@ export function describeError(error: unknown): string {
   const cause = error instanceof Error ? error.cause : undefined;
   if (message === 'fetch failed' && cause instanceof Error) return `${message}: ${cause.message}`;
   return message;
-}
-
-/** Remote errors after which the session cannot recover by itself. */
-function isConnectionLost(error: Error): boolean {
-  if (error instanceof SseError) return true; // the legacy SSE session lives and dies with its stream
-  if (error instanceof StreamableHTTPError) return error.code === 404; // session unknown: server restarted
-  // The SDK gave up re-opening the GET stream after its own retries.
-  if (/^Maximum reconnection attempts/.test(error.message)) return true;
-  return isNetworkError(error);
-}
-
-function isNetworkError(error: Error): boolean {
-  // undici: TypeError('fetch failed') with the socket error as cause.
-  if (error instanceof TypeError && error.message === 'fetch failed') return true;
-  const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }

@@ -1,6 +1,6 @@
 /**
  * An SDK `Transport` over a spawned child: stdout is the protocol (newline-delimited JSON-RPC,
- * framed by the SDK's own `ReadBuffer`/`serializeMessage`), stderr is forwarded line by line.
+ * framed by `shared/json-lines`), stderr is forwarded line by line.
  *
  * Differences from the SDK's StdioClientTransport, and why:
  * - the child is `detached`, so it leads its own process group: shutting down kills the group,
@@ -12,15 +12,18 @@
  *   supervisor can say why the server went away;
  * - env is the coordinator's whole environment with the configured env on top, not the SDK's
  *   minimal whitelist: the coordinator already runs in the environment the user gave their IDE,
- *   and servers routinely need more than PATH/HOME (proxies, NODE_OPTIONS, tool-specific tokens).
+ *   and servers routinely need more than PATH/HOME (proxies, NODE_OPTIONS, tool-specific tokens);
+ * - the child can be spawned ahead of the session (`prespawn()`), so its runtime boots while the
+ *   upstream client is still handshaking; `start()` then only attaches the session to it;
+ * - framing is `json-lines` (no second zod pass, one write per event-loop turn), not `ReadBuffer`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { TransportFailureError } from '../shared/errors.js';
+import { LineReader, LineWriter, parseMessage } from '../shared/json-lines.js';
 import { type ChildGroups, groupAlive, signalGroup } from './child-groups.js';
 
 /** How long each step of the shutdown may take; the sum stays under the 5 s promise. */
@@ -60,16 +63,24 @@ export class ChildProcessTransport implements Transport {
   onmessage?: Transport['onmessage'];
 
   private readonly timings: StdioTimings;
-  private readonly readBuffer = new ReadBuffer();
+  private readonly reader = new LineReader();
+  private writer: LineWriter | undefined;
   private child: ChildProcess | undefined;
+  /** The spawn, begun by prespawn() or start(); settles once the child runs or failed to. */
+  private spawning: Promise<void> | undefined;
+  /** Set by start(): from then on stdout is delivered to `onmessage`. */
+  private started = false;
+  /** Stdout that arrived before start(): delivered when the session starts. */
+  private held: Buffer[] = [];
   private exited = false;
+  /** Why the child went away on its own, for a start() that comes after it. */
+  private exitFailure: TransportFailureError | undefined;
   private readonly exit: Promise<void>;
   private markExited!: () => void;
   private closeRequested = false;
   private closeNotified = false;
   /** The one teardown: started by close(), or by an unexpected exit to reap the rest of the group. */
   private teardownDone: Promise<void> | undefined;
-  private drained: Promise<void> | undefined;
 
   constructor(private readonly options: StdioTransportOptions) {
     this.timings = { ...DEFAULT_STDIO_TIMINGS, ...options.timings };
@@ -81,9 +92,33 @@ export class ChildProcessTransport implements Transport {
     return this.child?.pid;
   }
 
-  start(): Promise<void> {
-    if (this.child) return Promise.reject(new Error(`${this.options.serverId}: transport already started`));
+  /**
+   * Spawns the child without starting the session: nothing is sent to it until start(). Resolves
+   * once it runs; rejects like start() would (the same failure is given to start() later).
+   */
+  prespawn(): Promise<void> {
     if (this.closeRequested) return Promise.reject(this.failure('closed', 'transport closed before start'));
+    this.spawning ??= this.spawnChild();
+    return this.spawning;
+  }
+
+  start(): Promise<void> {
+    if (this.started) return Promise.reject(new Error(`${this.options.serverId}: transport already started`));
+    if (this.closeRequested) return Promise.reject(this.failure('closed', 'transport closed before start'));
+    this.started = true;
+    const early = this.spawning !== undefined;
+    this.spawning ??= this.spawnChild();
+    if (!early) return this.spawning;
+    return this.spawning.then(() => {
+      // Prespawned: it may have died meanwhile (its exit was reported to nobody yet).
+      if (this.exited) throw this.exitFailure ?? this.failure('closed', 'exited before the session started');
+      const held = this.held;
+      this.held = [];
+      for (const chunk of held) this.onStdout(chunk);
+    });
+  }
+
+  private spawnChild(): Promise<void> {
     const { command, args, env, cwd } = this.options;
     return new Promise((resolve, reject) => {
       let child: ChildProcess;
@@ -102,6 +137,7 @@ export class ChildProcessTransport implements Transport {
         return;
       }
       this.child = child;
+      this.writer = new LineWriter(child.stdin!, () => this.failure('closed', 'not connected'));
       if (child.pid !== undefined) this.options.groups.add(child.pid);
       let spawned = false;
       child.once('spawn', () => {
@@ -112,6 +148,7 @@ export class ChildProcessTransport implements Transport {
         if (spawned) return this.onerror?.(error);
         const failure = this.spawnFailure(error);
         this.exited = true;
+        this.exitFailure = failure;
         this.markExited();
         reject(failure);
         this.onerror?.(failure);
@@ -126,18 +163,14 @@ export class ChildProcessTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
-    if (!stdin?.writable || this.exited) return Promise.reject(this.failure('closed', 'not connected'));
-    if (stdin.write(serializeMessage(message))) return Promise.resolve();
-    // Backpressure: one shared wait for 'drain' (or the pipe closing) instead of a listener per call.
-    this.drained ??= new Promise<void>((resolve) => {
-      const done = () => {
-        stdin.off('drain', done).off('close', done);
-        this.drained = undefined;
-        resolve();
-      };
-      stdin.on('drain', done).on('close', done);
-    });
-    return this.drained;
+    if (!this.writer || !stdin?.writable || this.exited) {
+      return Promise.reject(this.failure('closed', 'not connected'));
+    }
+    try {
+      return this.writer.write(message);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** Ends the session; resolves once the child is reaped and its group signalled away (≤ ~4 s). */
@@ -165,28 +198,31 @@ export class ChildProcessTransport implements Transport {
   }
 
   private onStdout(chunk: Buffer): void {
-    try {
-      this.readBuffer.append(chunk);
-    } catch (error) {
-      // Over the buffer limit the framing is lost for good: end this session, the supervisor restarts.
-      this.onerror?.(error as Error);
-      void this.close();
+    if (!this.started) {
+      this.held.push(chunk);
       return;
     }
-    for (;;) {
-      let message: JSONRPCMessage | null;
-      try {
-        message = this.readBuffer.readMessage();
-      } catch (error) {
-        // A server printing logs on stdout: the bad line is already consumed, keep going.
-        this.onerror?.(
-          new Error(`${this.options.serverId}: ignored a non-JSON-RPC line on stdout`, { cause: error }),
-        );
-        continue;
-      }
-      if (message === null) return;
-      this.onmessage?.(message);
+    try {
+      this.reader.push(chunk, (line) => this.onLine(line));
+    } catch (error) {
+      // Over the line limit the framing is lost for good: end this session, the supervisor restarts.
+      this.onerror?.(error as Error);
+      void this.close();
     }
+  }
+
+  private onLine(line: string): void {
+    let message: JSONRPCMessage;
+    try {
+      message = parseMessage(line);
+    } catch (error) {
+      // A server printing logs on stdout: skip the line, keep going.
+      this.onerror?.(
+        new Error(`${this.options.serverId}: ignored a non-JSON-RPC line on stdout`, { cause: error }),
+      );
+      return;
+    }
+    this.onmessage?.(message);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -194,7 +230,8 @@ export class ChildProcessTransport implements Transport {
     this.markExited();
     if (this.closeRequested) return;
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    this.onerror?.(this.failure('crashed', `process ${how}`));
+    this.exitFailure = this.failure('crashed', `process ${how}`);
+    this.onerror?.(this.exitFailure);
     // Its grandchildren may live on in the group: reap them now rather than at the next stop.
     this.teardownDone ??= this.teardown(false);
   }
@@ -228,7 +265,8 @@ export class ChildProcessTransport implements Transport {
   private notifyClosed(): void {
     if (this.closeNotified) return;
     this.closeNotified = true;
-    this.readBuffer.clear();
+    this.reader.clear();
+    this.held = [];
     this.onclose?.();
   }
 

@@ -1,9 +1,16 @@
 import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type ListToolsResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { RoutedCall } from '../../router/router.js';
 import { META_CONTEXT, META_TARGET } from '../../router/forward.js';
+import type { ListPage } from '../../catalog/types.js';
 import { InvalidArgumentError, toMcpError } from '../../shared/errors.js';
+import { withRawJson } from '../../shared/json-lines.js';
 import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
 
 /** `_meta["coordinator/target"]` and `_meta["coordinator/context"]`, validated. */
@@ -25,8 +32,7 @@ export function routingHints(meta: Record<string, unknown> | undefined): {
 export function registerToolHandlers(ctx: UpstreamContext): void {
   ctx.server.setRequestHandler(ListToolsRequestSchema, (request) => {
     try {
-      const { page, nextCursor } = ctx.state.current.listTools(request.params?.cursor);
-      return nextCursor ? { tools: page, nextCursor } : { tools: page };
+      return listResult(ctx.state.current.listTools(request.params?.cursor));
     } catch (error) {
       throw toMcpError(error);
     }
@@ -53,6 +59,22 @@ export function registerToolHandlers(ctx: UpstreamContext): void {
       }
     },
   );
+}
+
+/**
+ * One result object per catalog page (pages are cached per catalog by `paginate`), serialized
+ * once: a 5,000-tool catalog is ~1.4 MB of JSON, and clients list again on every list_changed.
+ */
+const listResults = new WeakMap<ListPage<Tool>, ListToolsResult>();
+
+function listResult(page: ListPage<Tool>): ListToolsResult {
+  let result = listResults.get(page);
+  if (!result) {
+    const { page: tools, nextCursor } = page;
+    result = withRawJson(nextCursor ? { tools, nextCursor } : { tools });
+    listResults.set(page, result);
+  }
+  return result;
 }
 
 const ToolsCallEnvelope = z.object({ method: z.literal('tools/call'), params: z.unknown() });
