@@ -4,11 +4,11 @@
  * argv or files of its own accord.
  */
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Config } from './config/schema.js';
 import { diffServers, watchConfig, type ConfigWatcher } from './config/watch.js';
+import { catalogCacheDir } from './catalog/cache-location.js';
 import { CatalogDiskCache } from './catalog/disk-cache.js';
 import { createBus } from './coordination/bus/index.js';
 import { coordinationTools, createCoordination, type Coordination } from './coordination/index.js';
@@ -77,7 +77,7 @@ export class App {
     const instanceId = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
     const agentId = options.agentId ?? `mcp-coordinator-${hostname()}-${process.pid}`;
     const c = config.coordination;
-    const bus = createBus({
+    const bus = await createBus({
       redisUrl: c.redis,
       prefix: c.prefix,
       streamMaxLen: c.streamMaxLen,
@@ -209,8 +209,9 @@ export class App {
     }
   }
 
-  /** Start every eager downstream, all in parallel, and the health monitor. */
+  /** Start every eager downstream, all in parallel, and the health monitor (not once closing). */
   startDownstreams(): void {
+    if (this.closed) return;
     this.pool.startAll();
     // A lazy server whose catalog we have never seen is started once to learn it: without its
     // tool names nobody could ever call it. With a warm catalog it waits for its first call.
@@ -297,14 +298,10 @@ export class App {
   }
 }
 
-/**
- * The warm catalog: `cacheDir` when set ("" disables it), else `.coordinator-cache` beside the
- * config file, so each config has its own and a fresh folder always starts cold.
- */
+/** The warm catalog, where `catalogCacheDir` puts it. */
 async function openDiskCache(options: AppOptions): Promise<CatalogDiskCache | undefined> {
-  const configured = options.config.cacheDir;
-  if (configured === '') return undefined;
-  const dir = configured ?? join(dirname(options.configFile), '.coordinator-cache');
+  const dir = catalogCacheDir(options.config.cacheDir, options.configFile);
+  if (dir === undefined) return undefined;
   const cache = new CatalogDiskCache({ dir, logger: options.logger.child('catalog-cache') });
   await cache.load();
   return cache;

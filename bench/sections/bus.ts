@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { RedisBus } from '../../src/coordination/bus/index.js';
+import { RedisBus } from '../../src/coordination/bus/redis.js';
 import type { CoordinationEvent } from '../../src/coordination/types.js';
 import { silentLogger } from '../../src/shared/logger.js';
 

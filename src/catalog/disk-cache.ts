@@ -18,8 +18,10 @@ import type { ServerConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { DownstreamSnapshot } from '../downstream/types.js';
 import type { Logger } from '../shared/logger.js';
+import { CATALOG_CACHE_FILE } from './cache-location.js';
 
-export const CATALOG_CACHE_FILE = 'catalog-cache.json';
+export { CATALOG_CACHE_FILE };
+
 const FORMAT_VERSION = 1;
 
 export interface CatalogDiskCacheOptions {

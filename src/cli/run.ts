@@ -1,5 +1,6 @@
 /** argv → command → exit code. Every command builds the app the same way. */
 import type { App } from '../app.js';
+import { hasWarmCatalog } from '../catalog/cache-location.js';
 import { loadConfig, resolveConfigPath } from '../config/index.js';
 import { EarlyChildren } from '../downstream/early.js';
 import { ConfigError, bareMessage } from '../shared/errors.js';
@@ -43,9 +44,13 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return EXIT.ok;
   }
 
-  // serve: the stdio servers' children first, so they boot while the rest of the coordinator
-  // loads (the app and the SDK are imported only now) and the client handshakes.
-  const early = args.command === 'serve' ? EarlyChildren.spawn(loaded.config.servers) : undefined;
+  // serve, cold: the stdio servers' children first, so they boot while the rest of the
+  // coordinator loads (the app and the SDK are imported only now) and the client handshakes.
+  // Warm (a catalog saved by an earlier run): the client is answered from it first, and the
+  // children start just after. Ten node children booting on two cores would otherwise slow the
+  // coordinator's own start-up, and so its answer to `initialize`, several times over.
+  const warm = args.command === 'serve' && hasWarmCatalog(loaded.config.cacheDir, loaded.file);
+  const early = args.command === 'serve' && !warm ? EarlyChildren.spawn(loaded.config.servers) : undefined;
   const unguard = early ? guardEarly(early) : () => {};
   let app: App;
   try {
@@ -61,7 +66,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     throw error;
   }
   if (early) app.pool.adoptEarly(early);
-  if (args.command === 'serve') return serve(app, logger, env, unguard);
+  if (args.command === 'serve') return serve(app, logger, env, unguard, warm);
 
   const finish = installLifecycle(app, logger, { watchStdin: false });
   try {
@@ -95,14 +100,29 @@ async function runCommand(app: App, args: ParsedArgs): Promise<number> {
   }
 }
 
-async function serve(app: App, logger: Logger, env: NodeJS.ProcessEnv, unguard: () => void): Promise<number> {
+/**
+ * With a warm catalog, how long after `notifications/initialized` the downstreams start: time
+ * for the client's first `tools/list` (and prompts, resources), which IDEs send at once, to be
+ * answered from the catalog before the children compete for the CPU. A request routed to a
+ * server before then starts that server at once.
+ */
+export const WARM_START_DELAY_MS = 200;
+
+async function serve(
+  app: App,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+  unguard: () => void,
+  warm: boolean,
+): Promise<number> {
   installLifecycle(app, logger, { watchStdin: true });
   unguard();
   const previous = app.server.oninitialized;
   app.server.oninitialized = () => {
     previous?.();
     // Downstreams start once the client said what it supports, so each is told the same.
-    app.startDownstreams();
+    if (warm) setTimeout(() => app.startDownstreams(), WARM_START_DELAY_MS).unref();
+    else app.startDownstreams();
     void app.registerAgent(app.server.getClientVersion());
   };
   await app.server.connect(new StdioServerTransport());

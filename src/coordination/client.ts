@@ -58,7 +58,7 @@ export class CoordinationClient {
   static async connect(options: CoordinationClientOptions): Promise<CoordinationClient> {
     const logger = options.logger ?? silentLogger;
     const source = `client-${options.agentId}-${randomUUID().slice(0, 8)}`;
-    const bus = createBus({
+    const bus = await createBus({
       redisUrl: options.redisUrl,
       prefix: options.prefix,
       streamMaxLen: options.streamMaxLen ?? CLIENT_DEFAULTS.streamMaxLen,

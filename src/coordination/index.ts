@@ -4,24 +4,17 @@
  * is built by the caller (`createBus`) and passed in, so the server and a library client can
  * share this assembly.
  */
-import type { Redis } from 'ioredis';
-
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { MemoryAgentBackend } from './agents/memory.js';
 import type { AgentBackend } from './agents/types.js';
-import { RedisAgentBackend } from './agents/redis.js';
 import { Agents } from './agents/service.js';
 import { MemoryLockBackend } from './locks/memory.js';
-import { RedisLockBackend } from './locks/redis.js';
-import { connectStore, storeStatus, waitReady } from './locks/redis-store.js';
 import { Locks } from './locks/service.js';
 import type { LockBackend } from './locks/types.js';
 import { MemoryRegistryBackend } from './registry/memory.js';
-import { RedisRegistryBackend } from './registry/redis.js';
 import { Registry } from './registry/service.js';
 import type { RegistryBackend } from './registry/types.js';
 import { MemoryTaskBackend } from './tasks/memory.js';
-import { RedisTaskBackend } from './tasks/redis.js';
 import { Tasks } from './tasks/service.js';
 import type { TaskBackend } from './tasks/types.js';
 import { systemClock, type Clock, type EventBus } from './types.js';
@@ -72,26 +65,24 @@ export async function createCoordination(options: CoordinationOptions): Promise<
   const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? silentLogger).child('coordination');
   const redisUrl = options.redisUrl?.trim();
-  let redis: Redis | undefined;
-  if (redisUrl) {
-    redis = connectStore(redisUrl, logger);
-    const ready = await waitReady(redis);
-    if (!ready) logger.warn('coordination store not reachable yet; retrying in the background');
-  }
-  const backends = redis ? redisBackends(redis, options.prefix) : memoryBackends(clock);
+  // ioredis is loaded only when a URL is configured.
+  const store = redisUrl
+    ? await (await import('./redis-backends.js')).openRedisStore(redisUrl, options.prefix, logger)
+    : undefined;
+  const backends = store ? store.backends : memoryBackends(clock);
 
   const services = assembleServices(backends, { ...options, clock, logger });
   let closing: Promise<void> | undefined;
   const close = async () => {
     await services.close();
-    if (redis) await quit(redis);
+    await store?.quit();
   };
 
   return {
     ...services,
     workspaceRoot: options.workspaceRoot,
     lockTtlMs: options.lockTtlMs,
-    redisStatus: () => (redis ? storeStatus(redis) : 'disabled'),
+    redisStatus: () => store?.status() ?? 'disabled',
     close: () => (closing ??= close()),
   };
 }
@@ -158,16 +149,6 @@ export function assembleServices(
   };
 }
 
-/** Redis backends; their times come from the Redis clock, so they take no Clock. */
-export function redisBackends(redis: Redis, prefix: string): CoordinationBackends {
-  return {
-    locks: new RedisLockBackend(redis, prefix),
-    tasks: new RedisTaskBackend(redis, prefix),
-    agents: new RedisAgentBackend(redis, prefix),
-    registry: new RedisRegistryBackend(redis, prefix),
-  };
-}
-
 export function memoryBackends(clock: Clock = systemClock): CoordinationBackends {
   const locks = new MemoryLockBackend(clock);
   return {
@@ -176,13 +157,4 @@ export function memoryBackends(clock: Clock = systemClock): CoordinationBackends
     agents: new MemoryAgentBackend(clock),
     registry: new MemoryRegistryBackend(),
   };
-}
-
-/** QUIT when connected (flushes replies), plain disconnect otherwise (QUIT would be refused offline). */
-async function quit(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    await redis.quit().catch(() => redis.disconnect());
-  } else {
-    redis.disconnect();
-  }
 }

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { MemoryBus, RedisBus } from '../../src/coordination/bus/index.js';
+import { MemoryBus } from '../../src/coordination/bus/index.js';
+import { RedisBus } from '../../src/coordination/bus/redis.js';
 import { createEvent, signEvent } from '../../src/coordination/events.js';
 import type { BusStatus } from '../../src/coordination/types.js';
 import { CoordinationUnavailableError } from '../../src/shared/errors.js';

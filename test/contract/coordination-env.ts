@@ -14,11 +14,11 @@ import { createBus } from '../../src/coordination/bus/index.js';
 import {
   assembleServices,
   memoryBackends,
-  redisBackends,
   type CoordinationBackends,
   type CoordinationServices,
 } from '../../src/coordination/index.js';
 import { connectStore, waitReady } from '../../src/coordination/locks/redis-store.js';
+import { redisBackends } from '../../src/coordination/redis-backends.js';
 import type { CoordinationEvent, EventBus, EventType } from '../../src/coordination/types.js';
 import { systemClock } from '../../src/coordination/types.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -121,7 +121,7 @@ function makePeer(
 
 export const memoryEnv: MakeEnv = async () => {
   const backends = memoryBackends();
-  const bus = createBus({
+  const bus = await createBus({
     prefix: 'mcp:',
     streamMaxLen: 10_000,
     source: 'memory',
@@ -147,7 +147,7 @@ export function redisEnv(url: () => string): MakeEnv {
     const prefix = `c${++envCount}-${randomUUID().slice(0, 4)}:mcp:`;
     const closers: Array<() => Promise<void>> = [];
     const connectBus = async (source: string) => {
-      const bus = createBus({
+      const bus = await createBus({
         redisUrl: url(),
         prefix,
         streamMaxLen: 10_000,

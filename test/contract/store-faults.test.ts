@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 
 import { Redis } from 'ioredis';
 
-import { createBus } from '../../src/coordination/bus/index.js';
+import { MemoryBus } from '../../src/coordination/bus/index.js';
 import { coordinationTools, createCoordination, type Coordination } from '../../src/coordination/index.js';
 import type { CoordinationEvent, EventBus } from '../../src/coordination/types.js';
 import { CoordinationUnavailableError } from '../../src/shared/errors.js';
@@ -19,9 +19,8 @@ import { waitUntil } from './coordination-env.js';
 
 /** An embedded bus with a recorder: these tests are about the store, not event delivery. */
 function recordingBus(): EventBus & { events: CoordinationEvent[] } {
-  const bus = createBus({
-    prefix: 'faults:',
-    streamMaxLen: 1_000,
+  const bus = new MemoryBus({
+    capacity: 1_000,
     source: 'test',
     agentId: '-',
     logger: silentLogger,

@@ -26,7 +26,7 @@ describe('redis layout', () => {
       lockTtlMs: 60_000,
       agentTtlMs: 30_000,
       workspaceRoot: '/repo',
-      bus: createBus({
+      bus: await createBus({
         prefix: 'mcp:',
         streamMaxLen: 100,
         source: 'layout',

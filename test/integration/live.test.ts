@@ -51,6 +51,38 @@ describe('warm catalog and lazy servers', () => {
     }
   });
 
+  test('with a warm catalog, eager servers still start by themselves, without any call', async () => {
+    const file = writeConfig(
+      dir.path,
+      { servers: { e: fixtureServer('e') }, cacheDir: join(dir.path, 'eager-cache') },
+      'eager.yml',
+    );
+    const first = await startCoordinator(file);
+    await waitFor(
+      async () => (await first.client.listTools()).tools.some((t) => t.name === 'e__whoami'),
+      20_000,
+    );
+    await first.close();
+
+    const second = await startCoordinator(file);
+    try {
+      assert.ok(
+        (await second.client.listTools()).tools.some((t) => t.name === 'e__whoami'),
+        'from the cache',
+      );
+      // Only builtins are called: the server must come up on its own (deferred start, not on demand).
+      await waitFor(
+        async () =>
+          sc<Health>(await second.client.callTool({ name: 'coordinator__health', arguments: {} })).servers.e
+            ?.status === 'healthy',
+        15_000,
+        'e healthy',
+      );
+    } finally {
+      await second.close();
+    }
+  });
+
   test('a stale cached entry is refreshed and list_changed is sent when the real catalog differs', async () => {
     const file = writeConfig(
       dir.path,

@@ -4,17 +4,17 @@
  */
 import type { EventBus } from '../types.js';
 import { MemoryBus } from './memory.js';
-import { RedisBus, type RedisBusOptions } from './redis.js';
+import type { RedisBusOptions } from './redis.js';
 
 export { MemoryBus, DEFAULT_HISTORY_CAPACITY, type MemoryBusOptions } from './memory.js';
-export { RedisBus, type RedisBusOptions, type StatusListener } from './redis.js';
-export { REDIS_BUS_DEFAULTS } from './redis-connection.js';
+export type { RedisBusOptions, StatusListener } from './redis.js';
 export type { IngestVerdict } from './dispatch.js';
 
 /** The Redis bus's options, with the URL optional: empty or absent gives the embedded bus. */
 export type CreateBusOptions = Omit<RedisBusOptions, 'redisUrl'> & { redisUrl?: string };
 
-export function createBus(options: CreateBusOptions): EventBus {
+/** Async only because the Redis bus (and ioredis) is loaded when a URL is configured, not before. */
+export async function createBus(options: CreateBusOptions): Promise<EventBus> {
   const redisUrl = options.redisUrl?.trim();
   if (!redisUrl) {
     return new MemoryBus({
@@ -26,5 +26,6 @@ export function createBus(options: CreateBusOptions): EventBus {
       capacity: options.streamMaxLen,
     });
   }
+  const { RedisBus } = await import('./redis.js');
   return new RedisBus({ ...options, redisUrl });
 }

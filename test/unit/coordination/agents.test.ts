@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 
 import { MemoryAgentBackend } from '../../../src/coordination/agents/memory.js';
 import type { AgentBackend } from '../../../src/coordination/agents/types.js';
-import { createBus } from '../../../src/coordination/bus/index.js';
+import { MemoryBus } from '../../../src/coordination/bus/index.js';
 import { assembleServices, memoryBackends } from '../../../src/coordination/index.js';
 import type { CoordinationEvent } from '../../../src/coordination/types.js';
 import { CoordinationUnavailableError } from '../../../src/shared/errors.js';
@@ -33,13 +33,7 @@ function setup() {
   const clock = new ManualClock();
   const shared = memoryBackends(clock);
   const agentStore = new FlakyAgents(new MemoryAgentBackend(clock));
-  const bus = createBus({
-    prefix: 'mcp:',
-    streamMaxLen: 1_000,
-    source: 's',
-    agentId: '-',
-    logger: silentLogger,
-  });
+  const bus = new MemoryBus({ source: 's', agentId: '-', capacity: 1_000, logger: silentLogger });
   const events: CoordinationEvent[] = [];
   bus.subscribe((e) => events.push(e), 'agent:*');
   const peer = (source: string) =>

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryBus, RedisBus, createBus } from '../../../src/coordination/bus/index.js';
+import { MemoryBus, createBus } from '../../../src/coordination/bus/index.js';
+import { RedisBus } from '../../../src/coordination/bus/redis.js';
 import { planReplay } from '../../../src/coordination/bus/replay.js';
 import { RingBuffer } from '../../../src/coordination/bus/ring.js';
 import { reconnectDelay } from '../../../src/coordination/bus/redis-connection.js';
@@ -74,7 +75,7 @@ describe('createBus', () => {
 
   it('builds the embedded bus when no Redis URL is configured', async () => {
     for (const redisUrl of [undefined, '', '  ']) {
-      const bus = createBus({ ...base, redisUrl });
+      const bus = await createBus({ ...base, redisUrl });
       assert.ok(bus instanceof MemoryBus);
       assert.equal(bus.status, 'disabled');
       await bus.close();
@@ -83,7 +84,7 @@ describe('createBus', () => {
 
   it('builds the Redis bus when a URL is configured, disconnected until it connects', async () => {
     // Port 1 refuses at once: the bus must still construct, report itself down and close.
-    const bus = createBus({ ...base, redisUrl: 'redis://127.0.0.1:1' });
+    const bus = await createBus({ ...base, redisUrl: 'redis://127.0.0.1:1' });
     assert.ok(bus instanceof RedisBus);
     assert.equal(bus.status, 'disconnected');
     assert.equal(bus.publish({ type: 'agent:registered', data: {} }).type, 'agent:registered');
@@ -91,10 +92,10 @@ describe('createBus', () => {
     await bus.close();
   });
 
-  it('refuses a Redis URL it cannot use, without echoing it', () => {
+  it('refuses a Redis URL it cannot use, without echoing it', async () => {
     for (const redisUrl of ['redis://:secret@:port', 'http://example.com']) {
-      assert.throws(
-        () => createBus({ ...base, redisUrl }),
+      await assert.rejects(
+        createBus({ ...base, redisUrl }),
         (error: unknown) => error instanceof InvalidArgumentError && !error.message.includes('secret'),
       );
     }

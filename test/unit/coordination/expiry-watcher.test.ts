@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { createBus } from '../../../src/coordination/bus/index.js';
+import { MemoryBus } from '../../../src/coordination/bus/index.js';
 import { MemoryLockBackend } from '../../../src/coordination/locks/memory.js';
 import { Locks } from '../../../src/coordination/locks/service.js';
 import type { LockRecord } from '../../../src/coordination/locks/types.js';
@@ -21,9 +21,8 @@ function setup() {
       return backend.get(file);
     },
   });
-  const bus = createBus({
-    prefix: 'mcp:',
-    streamMaxLen: 100,
+  const bus = new MemoryBus({
+    capacity: 100,
     source: 's',
     agentId: '-',
     logger: silentLogger,
