@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { FIGURES, meets, targetText, type Figure } from './figures.js';
-import type { ProxyResult } from './sections/proxy.js';
+import { ONE_SERVER, type ProxyResult } from './sections/proxy.js';
 import { round, spread, type Spread } from './stats.js';
 import type { BenchRow } from './types.js';
 
@@ -87,9 +87,11 @@ function cell(
   unavailable: string | undefined,
   notes: Notes,
   rounds: number,
+  oneServerOnly = false,
 ): string {
   if (id === 'direct' && !f.direct) return '—';
   if (unavailable) return `n/a ${notes.ref(`${id}: ${unavailable}`)}`;
+  if (oneServerOnly && !ONE_SERVER.includes(f.id)) return '—';
   const c = s.contestants[id];
   // One note per distinct error of a contestant, however many figures it hit.
   const refs = (c?.errors ?? []).map((e) => notes.ref(`${id}: ${e}`)).join('');
@@ -116,7 +118,7 @@ export function markdown(
     out.push(`|---|${cols.map(() => '---|').join('')}---|---|`);
     for (const f of FIGURES) {
       const s = summary.find((x) => x.id === f.id)!;
-      const cells = cols.map((c) => cell(f, c.id, s, c.unavailable, notes, proxy.rounds));
+      const cells = cols.map((c) => cell(f, c.id, s, c.unavailable, notes, proxy.rounds, c.oneServerOnly));
       const pass = s.pass === undefined ? '—' : s.pass ? 'yes' : '**no**';
       out.push(`| ${f.title} | ${cells.join(' | ')} | ${s.target ?? ''} | ${pass} |`);
     }

@@ -19,7 +19,7 @@ import { machine, markdown, summarise, writeResults, type SectionOutcome } from 
 import { runSectionFile } from './section-loader.js';
 import { runProxySection, type ProxyResult } from './sections/proxy.js';
 import { closeAllSessions } from './session.js';
-import { coordinator, direct, naive, readVersion } from './targets.js';
+import { coordinator, direct, naive, readVersion, relay } from './targets.js';
 import type { SectionContext } from './types.js';
 
 const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing'] as const;
@@ -69,7 +69,7 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing[,...]] [--rounds N] [--contestants naive,coordinator,mcp-hub]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub]',
   );
   process.exit(problem ? 2 : 0);
 }
@@ -95,7 +95,7 @@ async function main(): Promise<number> {
   let proxy: ProxyResult | undefined;
   if (args.only.has('proxy')) {
     await ensurePeers(log('peers'));
-    const contestants = [direct, naive, coordinator, ...peers].filter(
+    const contestants = [direct, relay, naive, coordinator, ...peers].filter(
       (c) => !args.contestants || args.contestants.has(c.id),
     );
     proxy = await runProxySection(sectionCtx('proxy', plan.budgetMs), plan, contestants);

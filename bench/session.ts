@@ -31,6 +31,8 @@ export interface Contestant {
   readonly label: string;
   /** Why it cannot run on this machine, or undefined when it can. */
   unavailable(): Promise<string | undefined>;
+  /** Carries one server only: left out of the many-server figures (spawn, 5,000 tools, RSS). */
+  readonly oneServerOnly?: boolean;
   /** Launches it in front of `specs` and resolves once the MCP handshake is done. */
   start(specs: readonly ServerSpec[]): Promise<Session>;
 }

@@ -2,6 +2,7 @@
  * How each contestant is launched. All of them stand in front of the same fixture servers.
  * - direct:      the limit — an SDK Client per fixture, spawned by the bench itself.
  * - naive:       bench/naive-proxy.mjs, the ≈80-line SDK stdio→stdio proxy.
+ * - relay:       bench/byte-relay.mjs, bytes copied both ways, nothing parsed: the floor of a hop.
  * - coordinator: `node dist/main.js serve --config <generated servers.yml>`, cwd a fresh temp dir.
  * Third-party aggregators live in peers.ts.
  */
@@ -100,6 +101,40 @@ export const naive: Contestant = {
   async start(specs) {
     const dir = tempDir('naive');
     return stdioAggregator([NAIVE_PROXY, '--config', writeClaudeConfig(dir, specs)], dir);
+  },
+};
+
+export const BYTE_RELAY = join(REPO_ROOT, 'bench/byte-relay.mjs');
+
+/**
+ * The floor of a stdio hop: bench/byte-relay.mjs copies bytes both ways between the client and
+ * one fixture, parsing nothing. One-server figures only (it cannot merge several servers).
+ */
+export const relay: Contestant = {
+  id: 'relay',
+  label: 'byte relay (floor)',
+  oneServerOnly: true,
+  unavailable: async () => (existsSync(BYTE_RELAY) ? undefined : `${BYTE_RELAY} missing`),
+  async start(specs) {
+    const spec = specs[0];
+    if (!spec || specs.length !== 1) throw new Error('a byte relay carries exactly one server');
+    const launch = downstreamLaunch(spec);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BYTE_RELAY, launch.command, ...launch.args],
+      env: getDefaultEnvironment(),
+      stderr: 'pipe',
+    });
+    const stderr = tailOf(transport.stderr as Readable | null);
+    const client = newClient();
+    await connectOrExplain(client, transport, () => lastErrorLine(stderr()));
+    return track({
+      call: (_server, tool, args) => callChecked(client, tool, args),
+      listToolNames: () => listAllNames(client, `${spec.id}__`),
+      nextListChanged: () => new Promise<void>(() => {}),
+      measuredPid: transport.pid ?? undefined,
+      close: () => client.close(),
+    });
   },
 };
 

@@ -26,6 +26,8 @@ export interface ContestantInfo {
   label: string;
   /** Set when the contestant could not run at all here. */
   unavailable?: string;
+  /** Measured on the one-server figures only. */
+  oneServerOnly?: boolean;
 }
 
 export interface ProxyResult {
@@ -38,7 +40,7 @@ export interface ProxyResult {
   durationMs: number;
 }
 
-const ONE_SERVER: FigureId[] = ['echo_p50', 'echo_p99', 'throughput', 'sleep32'];
+export const ONE_SERVER: readonly FigureId[] = ['echo_p50', 'echo_p99', 'throughput', 'sleep32'];
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 const ms = (values: number[]) => values.map((v) => round(v, 4));
 
@@ -49,7 +51,11 @@ export async function runProxySection(
 ): Promise<ProxyResult> {
   const t0 = performance.now();
   const info: ContestantInfo[] = [];
-  for (const c of contestants) info.push({ id: c.id, label: c.label, unavailable: await c.unavailable() });
+  for (const c of contestants) {
+    const entry: ContestantInfo = { id: c.id, label: c.label, unavailable: await c.unavailable() };
+    if (c.oneServerOnly) entry.oneServerOnly = true;
+    info.push(entry);
+  }
   const results = Object.fromEntries(
     FIGURES.map((f) => [f.id, Object.fromEntries(contestants.map((c) => [c.id, [] as Sample[]]))]),
   ) as ProxyResult['results'];
@@ -114,8 +120,8 @@ export async function runProxySection(
     const order = runnable.map((_, i) => runnable[(i + r) % runnable.length]!);
     ctx.log(`round ${r + 1}/${plan.rounds}: ${order.map((c) => c.id).join(', ')}`);
     await oneServerFigures(order, r);
-    for (const c of order) await spawnFigures(c, r);
-    for (const c of order) if (c.id !== 'direct') await bigListFigure(c, r);
+    for (const c of order) if (!c.oneServerOnly) await spawnFigures(c, r);
+    for (const c of order) if (c.id !== 'direct' && !c.oneServerOnly) await bigListFigure(c, r);
     rounds = r + 1;
     roundTimes.push(performance.now() - start);
     ctx.log(`  round ${r + 1} took ${Math.round(roundTimes.at(-1)! / 1000)} s`);
@@ -131,7 +137,7 @@ export async function runProxySection(
         try {
           live.set(c, await startOne(c));
         } catch (error) {
-          fail(ONE_SERVER, c, r, error);
+          fail([...ONE_SERVER], c, r, error);
         }
       }
 

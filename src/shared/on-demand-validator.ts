@@ -5,8 +5,8 @@
  * The SDK Client builds an Ajv instance (with ajv-formats) per client, and compiles a validator
  * for every listed tool's `outputSchema` on every tools/list, for its own `callTool`. The
  * coordinator never calls `callTool` (results pass through to the upstream client untouched), so
- * with this provider the downstream clients never build Ajv at all. The Server uses its validator
- * for `elicitInput` only.
+ * with this provider the downstream clients never build Ajv at all. The upstream Server uses its
+ * validator for `elicitInput` only, so it builds Ajv only when an elicitation is checked.
  */
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type {

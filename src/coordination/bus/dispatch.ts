@@ -34,7 +34,8 @@ export class Dispatcher {
   delivered = 0;
   rejected = 0;
   private subscriptions: Subscription[] = [];
-  private readonly seen: SeenIds = createSeenIds();
+  /** Replay protection, made on the first signed event from outside (100,000 ids: ~13 ms, ~3 MB). */
+  private seenIds: SeenIds | undefined;
   private readonly warned = new Set<IngestVerdict>();
 
   constructor(private readonly options: DispatcherOptions) {}
@@ -80,7 +81,7 @@ export class Dispatcher {
         this.options.secret,
         this.options.clock(),
         this.options.maxAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS,
-        this.seen,
+        (this.seenIds ??= createSeenIds()),
       );
       if (verdict !== 'ok') {
         this.reject(verdict);
