@@ -22,7 +22,7 @@ import { closeAllSessions } from './session.js';
 import { coordinator, direct, naive, readVersion, relay } from './targets.js';
 import type { SectionContext } from './types.js';
 
-const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing'] as const;
+const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing', 'catalog'] as const;
 type SectionId = (typeof SECTION_IDS)[number];
 
 /** The sections after proxy, in run order: whether they get the redis-server, and their budgets. */
@@ -31,6 +31,7 @@ const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quic
   { id: 'locks', redis: true, budgetMs: 45_000, quickBudgetMs: 15_000 },
   { id: 'mcp-locks', redis: true, budgetMs: 75_000, quickBudgetMs: 30_000 },
   { id: 'routing', redis: false, budgetMs: 150_000, quickBudgetMs: 75_000 },
+  { id: 'catalog', redis: false, budgetMs: 60_000, quickBudgetMs: 30_000 },
 ];
 
 interface Args {
@@ -69,7 +70,7 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub]',
   );
   process.exit(problem ? 2 : 0);
 }
