@@ -22,9 +22,16 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  // CommonJS dependencies (ioredis …) call require() for Node's built-ins.
+  // CommonJS dependencies (ioredis …) call require() for Node's built-ins and read __dirname.
   banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __createRequire } from 'node:module';",
+      "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+      "import { dirname as __pathDirname } from 'node:path';",
+      'const require = __createRequire(import.meta.url);',
+      'const __filename = __fileURLToPath(import.meta.url);',
+      'const __dirname = __pathDirname(__filename);',
+    ].join(' '),
   },
   logLevel: 'warning',
   metafile: process.argv.includes('--analyze'),

@@ -70,6 +70,7 @@ export class App {
   /** Set while the config file on disk is invalid (the running config is kept). */
   private configError: string | undefined;
   private watcher: ConfigWatcher | undefined;
+  private deferredStart: NodeJS.Timeout | undefined;
 
   /** Bus and coordination first (the Redis connection is awaited briefly), then the rest. */
   static async create(options: AppOptions): Promise<App> {
@@ -209,9 +210,23 @@ export class App {
     }
   }
 
-  /** Start every eager downstream, all in parallel, and the health monitor (not once closing). */
-  startDownstreams(): void {
+  /**
+   * Start every eager downstream, all in parallel, and the health monitor (not once closing).
+   * With `cachedAfterMs`, the servers whose catalog the warm cache holds start that much later
+   * (the client is answered from the cache meanwhile, and a call routed to one starts it at
+   * once); every other server starts now, so a call for its names waits for it as usual.
+   */
+  startDownstreams(options: { cachedAfterMs?: number } = {}): void {
     if (this.closed) return;
+    const later = options.cachedAfterMs ?? 0;
+    if (later > 0) {
+      for (const d of this.pool.all()) {
+        if (d.config.startup === 'eager' && !this.diskCache?.get(d.id, d.config)) d.start();
+      }
+      this.deferredStart = setTimeout(() => this.startDownstreams(), later);
+      this.deferredStart.unref();
+      return;
+    }
     this.pool.startAll();
     // A lazy server whose catalog we have never seen is started once to learn it: without its
     // tool names nobody could ever call it. With a warm catalog it waits for its first call.
@@ -270,6 +285,7 @@ export class App {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.deferredStart);
     this.health.stop();
     this.watcher?.close();
     await Promise.allSettled([

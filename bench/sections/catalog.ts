@@ -4,9 +4,9 @@
  * ~1.4 MB. Here the same catalog (10 fixtures × 500 tools) is listed in the same round by:
  *
  * - an SDK Client (as in the proxy section), and
- * - a raw pipe client: it writes each `tools/list` line itself and stops the clock when the last
- *   byte of the response line has arrived; the page is parsed (for its `nextCursor`) after the
- *   clock stopped. What remains is the coordinator's own time plus the pipe.
+ * - a raw pipe client: it writes each `tools/list` line itself and stops the clock once the
+ *   response line is complete (joined and decoded); the page is parsed (for its `nextCursor`)
+ *   after the clock stopped. What remains is the coordinator's own time plus the pipe.
  *
  * Each reader has its own coordinator process, both open side by side, taking turns.
  */
@@ -87,7 +87,7 @@ export async function run(ctx: SectionContext): Promise<BenchRow[]> {
         rawP50,
         'ms',
         TARGET,
-        "the coordinator's own time, the pipe, and joining the line's chunks",
+        "the coordinator's own time, the pipe, and joining and decoding the line",
       ),
       roundsRow('of which the SDK Client spends parsing and validating, p50 difference', share, 'ms'),
     ];
@@ -119,11 +119,16 @@ class RawCoordinator {
     });
     child.stderr.resume();
     const raw = new RawCoordinator(child);
-    await raw.request('initialize', {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'bench-raw', version: '1' },
-    });
+    try {
+      await raw.request('initialize', {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'bench-raw', version: '1' },
+      });
+    } catch (error) {
+      await raw.close();
+      throw error;
+    }
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     return raw;
   }
@@ -189,16 +194,22 @@ class RawCoordinator {
     }
   }
 
+  /** stdin closed (the coordinator stops its servers), then SIGKILL for whatever is still there. */
   async close(): Promise<void> {
     const children = this.child.pid === undefined ? [] : descendants(this.child.pid);
-    this.child.stdin.end();
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    await Promise.race([exited, sleep(5_000)]);
-    for (const pid of [this.child.pid, ...children]) {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.stdin.end();
+      await Promise.race([exited, sleep(5_000)]);
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    }
+    // Its servers lead their own process groups; ones it could not stop are killed here.
+    for (const pid of children) {
       try {
-        if (pid) process.kill(pid, 'SIGKILL');
+        process.kill(-pid, 0);
+        process.kill(-pid, 'SIGKILL');
       } catch {
-        // already gone
+        // already gone (and its group with it)
       }
     }
   }

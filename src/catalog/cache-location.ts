@@ -1,6 +1,7 @@
 /**
  * Where the warm catalog lives: `cacheDir` when set ("" disables it), else `.coordinator-cache`
- * beside the config file, so each config has its own and a fresh folder always starts cold.
+ * beside the config file, so a fresh folder always starts cold. Configs in one folder share the
+ * file; an entry only counts for a server whose command, args, env, url … are unchanged.
  * Its own module because `serve` asks before the rest of the coordinator is loaded.
  */
 import { existsSync } from 'node:fs';

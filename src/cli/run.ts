@@ -45,7 +45,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
 
   // serve, cold: the stdio servers' children first, so they boot while the rest of the
-  // coordinator loads (the app and the SDK are imported only now) and the client handshakes.
+  // coordinator loads (the app, most of the SDK, are imported only now) and the client handshakes.
   // Warm (a catalog saved by an earlier run): the client is answered from it first, and the
   // children start just after. Ten node children booting on two cores would otherwise slow the
   // coordinator's own start-up, and so its answer to `initialize`, several times over.
@@ -101,10 +101,10 @@ async function runCommand(app: App, args: ParsedArgs): Promise<number> {
 }
 
 /**
- * With a warm catalog, how long after `notifications/initialized` the downstreams start: time
+ * With a warm catalog, how long after `notifications/initialized` the cached servers start: time
  * for the client's first `tools/list` (and prompts, resources), which IDEs send at once, to be
- * answered from the catalog before the children compete for the CPU. A request routed to a
- * server before then starts that server at once.
+ * answered from the catalog before the children compete for the CPU. A request routed to one of
+ * them before then starts it at once; servers the cache does not hold start right away.
  */
 export const WARM_START_DELAY_MS = 200;
 
@@ -121,8 +121,7 @@ async function serve(
   app.server.oninitialized = () => {
     previous?.();
     // Downstreams start once the client said what it supports, so each is told the same.
-    if (warm) setTimeout(() => app.startDownstreams(), WARM_START_DELAY_MS).unref();
-    else app.startDownstreams();
+    app.startDownstreams(warm ? { cachedAfterMs: WARM_START_DELAY_MS } : {});
     void app.registerAgent(app.server.getClientVersion());
   };
   await app.server.connect(new StdioServerTransport());

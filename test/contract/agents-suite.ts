@@ -87,6 +87,8 @@ export function runAgentContract(name: string, makeEnv: MakeEnv): void {
       assert.equal(left.data.cause, 'expired');
       await events.waitFor((e) => e.type === 'task:released' && e.data.taskId === 'T-1', 'task released');
       assert.equal((await watcherB.tasks.get('T-1'))?.status, 'released');
+      // Tasks are released first, then the locks that are left: wait for the last one to go.
+      await events.waitFor((e) => e.type === 'file:unlocked' && e.data.file === 'b.ts', 'b.ts unlocked');
       assert.deepEqual(await watcherB.locks.list(), []);
       // Both watchers keep sweeping; the announcement is not repeated.
       await sleep(300);

@@ -33,9 +33,19 @@ export function tempDir(prefix = 'mcp-coord-test-'): { path: string; remove(): v
 }
 
 /** Write a servers.yml from an object (JSON is valid YAML). */
+/**
+ * Writes a config into `dir`. An object config without `cacheDir` gets `cacheDir: ""`: tests that
+ * share a folder must not turn each other warm through the default `.coordinator-cache` beside
+ * the file (warm and cold start differently). A test of the warm catalog sets `cacheDir`, or
+ * writes YAML text, which is taken as is.
+ */
 export function writeConfig(dir: string, config: unknown, name = 'servers.yml'): string {
   const file = join(dir, name);
-  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  const cold =
+    typeof config === 'object' && config !== null && !('cacheDir' in config)
+      ? { ...config, cacheDir: '' }
+      : config;
+  writeFileSync(file, typeof cold === 'string' ? cold : JSON.stringify(cold, null, 2));
   return file;
 }
 

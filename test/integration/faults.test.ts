@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
@@ -190,4 +192,45 @@ describe('stdout is the protocol; stdin closing ends everything', () => {
       assert.ok(Date.now() - started < 5_000);
     });
   }
+
+  test('warm start (default cache beside the config): on SIGTERM every child and its group is gone', async () => {
+    const sub = join(dir.path, 'warm');
+    mkdirSync(sub);
+    // YAML text: no cacheDir, so the default .coordinator-cache beside the file is used.
+    const yaml = (servers: Record<string, unknown>) =>
+      `servers:\n${Object.entries(servers)
+        .map(([id, s]) => `  ${id}: ${JSON.stringify(s)}\n`)
+        .join('')}`;
+    const file = writeConfig(sub, yaml({ g: fixtureServer('g', '--spawn-grandchild') }));
+    const first = await startCoordinator(file);
+    await waitFor(
+      async () => (await first.client.listTools()).tools.some((t) => t.name === 'g__whoami'),
+      15_000,
+    );
+    await first.close();
+    assert.ok(
+      existsSync(join(sub, '.coordinator-cache', 'catalog-cache.json')),
+      'the first run left a catalog',
+    );
+
+    const raw = rawCoordinator(file);
+    raw.send(INIT);
+    raw.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    raw.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    await waitFor(() => raw.stdout().includes('"id":2'), 10_000, 'tools/list');
+    assert.match(raw.stdout(), /g__whoami/, 'listed from the warm catalog');
+    // Nothing is called: the server must still start (deferred), with its grandchild.
+    const grandchild = Number(
+      (await waitFor(() => /\[g\] grandchild (\d+)/.exec(raw.stderr()), 10_000, 'the grandchild pid'))[1],
+    );
+    raw.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'g__whoami', arguments: {} } });
+    await waitFor(() => raw.stdout().includes('"id":3'), 10_000, 'whoami');
+    const childPid = Number(/"pid":(\d+)/.exec(raw.stdout())![1]);
+    assert.ok(alive(childPid) && alive(grandchild));
+    const started = Date.now();
+    raw.child.kill('SIGTERM');
+    await once(raw.child, 'exit');
+    await waitFor(() => !alive(childPid) && !alive(grandchild), 5_000, 'children gone');
+    assert.ok(Date.now() - started < 5_000);
+  });
 });

@@ -83,6 +83,32 @@ describe('warm catalog and lazy servers', () => {
     }
   });
 
+  test('with a warm catalog, a server the cache does not hold starts at once and a call for it waits', async () => {
+    const cacheDir = join(dir.path, 'partial-cache');
+    const first = await startCoordinator(
+      writeConfig(dir.path, { servers: { a: fixtureServer('a') }, cacheDir }, 'partial.yml'),
+    );
+    await waitFor(
+      async () => (await first.client.listTools()).tools.some((t) => t.name === 'a__whoami'),
+      20_000,
+    );
+    await first.close();
+
+    // Same cache, one server more: the cache is warm, but knows nothing of b.
+    const file = writeConfig(
+      dir.path,
+      { servers: { a: fixtureServer('a'), b: fixtureServer('b', '--start-delay', '1500') }, cacheDir },
+      'partial.yml',
+    );
+    const second = await startCoordinator(file);
+    try {
+      const r = await second.client.callTool({ name: 'b__whoami', arguments: {} });
+      assert.equal(sc<{ name: string }>(r).name, 'b', 'the call waited for b instead of naming it unknown');
+    } finally {
+      await second.close();
+    }
+  });
+
   test('a stale cached entry is refreshed and list_changed is sent when the real catalog differs', async () => {
     const file = writeConfig(
       dir.path,

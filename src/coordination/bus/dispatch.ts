@@ -34,7 +34,7 @@ export class Dispatcher {
   delivered = 0;
   rejected = 0;
   private subscriptions: Subscription[] = [];
-  /** Replay protection, made on the first signed event from outside (100,000 ids: ~13 ms, ~3 MB). */
+  /** Replay protection, made on the first event checked under a secret (100,000 ids: ~13 ms, ~3 MB). */
   private seenIds: SeenIds | undefined;
   private readonly warned = new Set<IngestVerdict>();
 

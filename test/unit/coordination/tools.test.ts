@@ -41,7 +41,13 @@ describe('coordination tools', () => {
       lockTtlMs: 45_000,
       agentTtlMs: 30_000,
       workspaceRoot: ROOT,
-      bus: await createBus({ prefix: 'mcp:', streamMaxLen: 100, source: 's', agentId: '-', logger: silentLogger }),
+      bus: await createBus({
+        prefix: 'mcp:',
+        streamMaxLen: 100,
+        source: 's',
+        agentId: '-',
+        logger: silentLogger,
+      }),
       source: 'coord-test',
     });
     const list = coordinationTools({
