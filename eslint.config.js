@@ -20,7 +20,11 @@ export default tseslint.config(
       'no-console': 'error',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'stdout', message: 'stdout is the protocol; use src/cli/output.ts or the stderr logger.' },
+        {
+          object: 'process',
+          property: 'stdout',
+          message: 'stdout is the protocol; use src/cli/output.ts or the stderr logger.',
+        },
       ],
     },
   },
