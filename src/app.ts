@@ -220,9 +220,8 @@ export class App {
     if (this.closed) return;
     const later = options.cachedAfterMs ?? 0;
     if (later > 0) {
-      for (const d of this.pool.all()) {
-        if (d.config.startup === 'eager' && !this.diskCache?.get(d.id, d.config)) d.start();
-      }
+      // Without a cached catalog nobody knows a server's names yet, lazy or not: start it now.
+      for (const d of this.pool.all()) if (!this.diskCache?.get(d.id, d.config)) d.start();
       this.deferredStart = setTimeout(() => this.startDownstreams(), later);
       this.deferredStart.unref();
       return;

@@ -94,18 +94,29 @@ describe('warm catalog and lazy servers', () => {
     );
     await first.close();
 
-    // Same cache, one server more: the cache is warm, but knows nothing of b.
-    const file = writeConfig(
-      dir.path,
-      { servers: { a: fixtureServer('a'), b: fixtureServer('b', '--start-delay', '1500') }, cacheDir },
-      'partial.yml',
-    );
-    const second = await startCoordinator(file);
-    try {
-      const r = await second.client.callTool({ name: 'b__whoami', arguments: {} });
-      assert.equal(sc<{ name: string }>(r).name, 'b', 'the call waited for b instead of naming it unknown');
-    } finally {
-      await second.close();
+    // The cache is warm but knows only a. Each extra server alone, so nothing else is starting
+    // that a call could wait for by accident: an eager one, then a lazy one never seen before.
+    const extras: Array<[string, Record<string, unknown>]> = [
+      ['b', fixtureServer('b', '--start-delay', '1000')],
+      ['c', { ...fixtureServer('c', '--start-delay', '500'), startup: 'lazy' }],
+    ];
+    for (const [id, server] of extras) {
+      const file = writeConfig(
+        dir.path,
+        { servers: { a: fixtureServer('a'), [id]: server }, cacheDir },
+        'partial.yml',
+      );
+      const c = await startCoordinator(file);
+      try {
+        const r = await c.client.callTool({ name: `${id}__whoami`, arguments: {} });
+        assert.equal(
+          sc<{ name: string }>(r).name,
+          id,
+          `the call waited for ${id} instead of naming it unknown`,
+        );
+      } finally {
+        await c.close();
+      }
     }
   });
 
