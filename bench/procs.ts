@@ -42,6 +42,26 @@ export function peakRssMb(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU time (ns) a process has run so far, all its threads: the first field of each
+ * /proc/<pid>/task/<tid>/schedstat. Undefined when /proc does not say.
+ */
+export function cpuNs(pid: number): number | undefined {
+  try {
+    let total = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // a thread that just ended
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
 function parentOf(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

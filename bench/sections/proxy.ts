@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { FIGURES, type FigureId, type Plan } from '../figures.js';
 import { expectedNames, servers, type ServerSpec } from '../fixture.js';
 import { concurrentSleep, echoLatency, listLatency, sanityCheck, throughput } from '../measure.js';
-import { peakRssMb, withTimeout } from '../procs.js';
+import { cpuNs, peakRssMb, withTimeout } from '../procs.js';
 import { CONNECT_TIMEOUT_MS, waitForFullList, type Contestant, type Session } from '../session.js';
 import { median, percentile, round } from '../stats.js';
 import type { SectionContext } from '../types.js';
@@ -40,7 +40,14 @@ export interface ProxyResult {
   durationMs: number;
 }
 
-export const ONE_SERVER: readonly FigureId[] = ['echo_p50', 'echo_p99', 'throughput', 'sleep32'];
+export const ONE_SERVER: readonly FigureId[] = [
+  'echo_p50',
+  'echo_p99',
+  'throughput',
+  'sleep32',
+  'cpu_echo',
+  'cpu_burst',
+];
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 const ms = (values: number[]) => values.map((v) => round(v, 4));
 
@@ -142,10 +149,14 @@ export async function runProxySection(
       }
 
       const latencies = new Map<Contestant, number[]>();
+      const echoCpu = new CpuMeter();
       const echoReps = Math.ceil(plan.echoCalls / plan.sliceCalls);
       await turns(live, r, ['echo_p50', 'echo_p99'], echoReps, plan.echoMaxMs, async (c, s) => {
         const got = latencies.get(c) ?? [];
-        const { samples } = await echoLatency(s, 'fx', plan.sliceCalls, plan.echoMaxMs);
+        const { samples } = await echoCpu.around(c, s, async () => {
+          const timed = await echoLatency(s, 'fx', plan.sliceCalls, plan.echoMaxMs);
+          return { ...timed, calls: timed.samples.length };
+        });
         latencies.set(c, got.concat(samples));
       });
       for (const [c, samples] of latencies) {
@@ -153,11 +164,15 @@ export async function runProxySection(
         record('echo_p50', c, r, { value: percentile(samples, 0.5), raw: ms(samples) });
         record('echo_p99', c, r, { value: percentile(samples, 0.99) });
       }
+      for (const [c, perCall] of echoCpu.perCallMs()) record('cpu_echo', c, r, { value: perCall });
 
       const bursts = new Map<Contestant, { calls: number; ms: number; rates: number[] }>();
+      const burstCpu = new CpuMeter();
       const slices = Math.ceil(plan.throughputMs / plan.sliceMs);
       await turns(live, r, ['throughput'], slices, 2 * plan.throughputMs, async (c, s) => {
-        const b = await throughput(s, ['fx'], plan.inFlight, plan.sliceMs, plan.throughputMaxCalls);
+        const b = await burstCpu.around(c, s, () =>
+          throughput(s, ['fx'], plan.inFlight, plan.sliceMs, plan.throughputMaxCalls),
+        );
         const acc = bursts.get(c) ?? { calls: 0, ms: 0, rates: [] };
         bursts.set(c, {
           calls: acc.calls + b.calls,
@@ -169,6 +184,7 @@ export async function runProxySection(
         if (results.throughput[c.id]![r]) continue;
         record('throughput', c, r, { value: b.calls / (b.ms / 1000), raw: b.rates.map((x) => round(x, 1)) });
       }
+      for (const [c, perCall] of burstCpu.perCallMs()) record('cpu_burst', c, r, { value: perCall });
 
       const walls = new Map<Contestant, number[]>();
       await turns(live, r, ['sleep32'], plan.sleepReps, plan.sleepReps * 1000, async (c, s) => {
@@ -249,6 +265,28 @@ export async function runProxySection(
     } finally {
       await session?.close().catch(() => {});
     }
+  }
+}
+
+/** CPU of each contestant's hop process over the steps it ran, per call. */
+class CpuMeter {
+  private readonly totals = new Map<Contestant, { ns: number; calls: number }>();
+
+  async around<T extends { calls: number }>(c: Contestant, s: Session, step: () => Promise<T>): Promise<T> {
+    const pid = s.measuredPid;
+    const before = pid === undefined ? undefined : cpuNs(pid);
+    const result = await step();
+    const after = pid === undefined ? undefined : cpuNs(pid);
+    if (before !== undefined && after !== undefined) {
+      const acc = this.totals.get(c) ?? { ns: 0, calls: 0 };
+      this.totals.set(c, { ns: acc.ns + after - before, calls: acc.calls + result.calls });
+    }
+    return result;
+  }
+
+  /** ms per call, for every contestant that has a hop process and made calls. */
+  perCallMs(): Array<[Contestant, number]> {
+    return [...this.totals].filter(([, t]) => t.calls > 0).map(([c, t]) => [c, t.ns / 1e6 / t.calls]);
   }
 }
 
