@@ -7,7 +7,8 @@ import {
   type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js';
 import { downstreamParams } from '../../router/forward.js';
-import { UnknownNameError, toMcpError } from '../../shared/errors.js';
+import { UnknownNameError } from '../../shared/errors.js';
+import { toMcpError } from '../../shared/mcp-errors.js';
 import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
 
 const EMPTY_COMPLETION: CompleteResult = { completion: { values: [], hasMore: false } };

@@ -1,6 +1,7 @@
 import { GetPromptRequestSchema, ListPromptsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { downstreamParams } from '../../router/forward.js';
-import { UnknownNameError, toMcpError } from '../../shared/errors.js';
+import { UnknownNameError } from '../../shared/errors.js';
+import { toMcpError } from '../../shared/mcp-errors.js';
 import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
 
 export function registerPromptHandlers(ctx: UpstreamContext): void {

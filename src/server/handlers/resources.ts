@@ -8,7 +8,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ResourceRoute } from '../../catalog/types.js';
 import { downstreamParams } from '../../router/forward.js';
-import { UnknownNameError, toMcpError } from '../../shared/errors.js';
+import { UnknownNameError } from '../../shared/errors.js';
+import { toMcpError } from '../../shared/mcp-errors.js';
 import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
 
 /** Upstream URIs the client subscribed to, by server and original URI, to map updates back. */

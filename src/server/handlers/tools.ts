@@ -9,7 +9,8 @@ import { z } from 'zod';
 import type { RoutedCall } from '../../router/router.js';
 import { META_CONTEXT, META_TARGET } from '../../router/forward.js';
 import type { ListPage } from '../../catalog/types.js';
-import { InvalidArgumentError, toMcpError } from '../../shared/errors.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
+import { toMcpError } from '../../shared/mcp-errors.js';
 import { withRawJson } from '../../shared/json-lines.js';
 import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
 
