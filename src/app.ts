@@ -4,12 +4,14 @@
  * argv or files of its own accord.
  */
 import { hostname } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Config } from './config/schema.js';
 import { diffServers, watchConfig, type ConfigWatcher } from './config/watch.js';
 import { catalogCacheDir } from './catalog/cache-location.js';
 import { CatalogDiskCache } from './catalog/disk-cache.js';
+import { namespaceOptions } from './catalog/from-config.js';
 import { createBus } from './coordination/bus/index.js';
 import { coordinationTools, createCoordination, type Coordination } from './coordination/index.js';
 import type { EventBus } from './coordination/types.js';
@@ -71,6 +73,7 @@ export class App {
   private configError: string | undefined;
   private watcher: ConfigWatcher | undefined;
   private deferredStart: NodeJS.Timeout | undefined;
+  private readonly toRegister = new Set<string>();
 
   /** Bus and coordination first (the Redis connection is awaited briefly), then the rest. */
   static async create(options: AppOptions): Promise<App> {
@@ -166,7 +169,7 @@ export class App {
     );
     this.state = new CatalogState({
       pool: this.pool,
-      namespace: { separator: config.namespace.separator, maxLength: config.namespace.maxNameLength },
+      namespace: namespaceOptions(config.namespace),
       builtinTools: this.builtins.definitions(),
       logger,
       cached: diskCache ? (id, server) => diskCache.get(id, server) : undefined,
@@ -255,7 +258,7 @@ export class App {
     const { logger } = this.options;
     const diff = diffServers(this.config, next);
     for (const section of ['namespace', 'health', 'coordination', 'cacheDir'] as const) {
-      if (JSON.stringify(this.config[section]) !== JSON.stringify(next[section])) {
+      if (!isDeepStrictEqual(this.config[section], next[section])) {
         logger.warn(`config: changes to "${section}" apply after a restart`);
       }
     }
@@ -296,8 +299,23 @@ export class App {
     await this.bus.close();
   }
 
-  /** Keep the shared registry current for one server (never blocks a call). */
+  /**
+   * Keep the shared registry current for one server (never blocks a call). A connect fires both
+   * `status` and `catalog` in one turn: the ids of a turn are written once, at its end.
+   */
   private register(id: string): void {
+    if (this.closed) return;
+    if (this.toRegister.size === 0) queueMicrotask(() => this.flushRegistry());
+    this.toRegister.add(id);
+  }
+
+  private flushRegistry(): void {
+    const ids = [...this.toRegister];
+    this.toRegister.clear();
+    for (const id of ids) this.upsertRegistry(id);
+  }
+
+  private upsertRegistry(id: string): void {
     const d = this.pool.get(id);
     if (!d?.snapshot || this.closed) return;
     this.coordination.registry

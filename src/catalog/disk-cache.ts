@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { ServerConfig } from '../config/schema.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { DownstreamSnapshot } from '../downstream/types.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 import type { Logger } from '../shared/logger.js';
 import { CATALOG_CACHE_FILE } from './cache-location.js';
 
@@ -61,22 +62,20 @@ const IDENTITY_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'transport', 'hea
 
 /** sha256 of the server's identity keys, in a stable key order (secrets never reach the file). */
 export function configHash(config: ServerConfig): string {
-  const identity: Record<string, unknown> = {};
-  for (const key of IDENTITY_KEYS) {
-    if (key in config) identity[key] = (config as Record<string, unknown>)[key];
+  let hash = hashes.get(config);
+  if (hash === undefined) {
+    const identity: Record<string, unknown> = {};
+    for (const key of IDENTITY_KEYS) {
+      if (key in config) identity[key] = (config as Record<string, unknown>)[key];
+    }
+    hash = createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 32);
+    hashes.set(config, hash);
   }
-  return createHash('sha256').update(stableStringify(identity)).digest('hex').slice(0, 32);
+  return hash;
 }
 
-/** JSON with object keys sorted at every depth, so equal values give equal strings. */
-export function stableStringify(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
-    return sorted;
-  });
-}
+/** Parsed configs are never mutated (a reload makes new objects): one hash each, not one per rebuild. */
+const hashes = new WeakMap<ServerConfig, string>();
 
 export class CatalogDiskCache {
   readonly file: string;

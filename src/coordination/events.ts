@@ -6,6 +6,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { EVENT_TYPES, type CoordinationEvent, type EventInput } from './types.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 
 /** Events older (or further in the future) than this are treated as replays when signing is on. */
 export const DEFAULT_MAX_EVENT_AGE_MS = 60_000;
@@ -70,16 +71,6 @@ export function createEvent(input: EventInput, options: CreateEventOptions): Coo
     timestamp: new Date(now).toISOString(),
   };
   return options.secret === undefined ? event : signEvent(event, options.secret);
-}
-
-/** JSON with object keys sorted at every depth, so signer and verifier hash the same bytes. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
-    return sorted;
-  });
 }
 
 function hmac(event: object, secret: string): string {

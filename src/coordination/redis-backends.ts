@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 
 import type { Logger } from '../shared/logger.js';
 import { RedisAgentBackend } from './agents/redis.js';
+import { closeConnection } from './bus/redis-connection.js';
 import type { CoordinationBackends } from './index.js';
 import { RedisLockBackend } from './locks/redis.js';
 import { connectStore, storeStatus, waitReady, type StoreStatus } from './locks/redis-store.js';
@@ -16,7 +17,7 @@ import { RedisTaskBackend } from './tasks/redis.js';
 export interface RedisStore {
   readonly backends: CoordinationBackends;
   status(): StoreStatus;
-  /** QUIT when connected (flushes replies), plain disconnect otherwise (QUIT is refused offline). */
+  /** QUIT when connected (flushes replies, bounded in time), then disconnect. */
   quit(): Promise<void>;
 }
 
@@ -31,10 +32,7 @@ export async function openRedisStore(url: string, prefix: string, logger: Logger
   return {
     backends: redisBackends(redis, prefix),
     status: () => storeStatus(redis),
-    quit: async () => {
-      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
-    },
+    quit: () => closeConnection(redis),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { LRUCache } from 'lru-cache';
-import { stableStringify } from '../catalog/disk-cache.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 
 export interface CacheSpec {
   ttlMs: number;
@@ -117,5 +117,5 @@ export class ResultCache {
 
 /** `undefined` and `{}` arguments are the same call. */
 function cacheKey(serverId: string, tool: string, args: Record<string, unknown> | undefined): string {
-  return JSON.stringify([serverId, tool, stableStringify(args ?? {})]);
+  return JSON.stringify([serverId, tool, canonicalJson(args ?? {})]);
 }

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { catalogDiff } from '../catalog/diff.js';
+import { catalogSource } from '../catalog/from-config.js';
 import { buildCatalog } from '../catalog/merge.js';
 import {
   BUILTIN_SERVER_ID,
@@ -15,7 +16,7 @@ import {
 } from '../catalog/types.js';
 import type { NamespaceOptions } from '../catalog/naming.js';
 import type { DownstreamPool } from '../downstream/pool.js';
-import type { Downstream, DownstreamSnapshot } from '../downstream/types.js';
+import type { DownstreamSnapshot } from '../downstream/types.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -124,25 +125,11 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
     const sources: CatalogSource[] = [];
     for (const d of this.options.pool.all()) {
       const snapshot = d.snapshot ?? this.options.cached?.(d.id, d.config);
-      if (snapshot) sources.push(sourceOf(d.id, d.config, snapshot));
+      if (snapshot) sources.push(catalogSource(d.id, d.config, snapshot));
     }
     return buildCatalog(sources, {
       namespace: this.options.namespace,
       builtins: { serverId: BUILTIN_SERVER_ID, tools: this.options.builtinTools },
     });
   }
-}
-
-function sourceOf(
-  id: string,
-  config: ServerConfig,
-  snapshot: NonNullable<Downstream['snapshot']>,
-): CatalogSource {
-  return {
-    serverId: id,
-    snapshot,
-    ...(config.prefix !== undefined && { prefix: config.prefix }),
-    ...(config.group !== undefined && { group: config.group }),
-    ...(config.tools !== undefined && { filter: config.tools }),
-  };
 }

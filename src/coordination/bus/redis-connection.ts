@@ -118,7 +118,3 @@ export async function closeConnection(redis: Redis): Promise<void> {
 export function isReplyError(error: unknown): boolean {
   return error instanceof Error && error.name === 'ReplyError';
 }
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -8,7 +8,7 @@
  * signing on, the seen-id check drops the duplicates.
  */
 import type { Redis } from 'ioredis';
-import { CoordinationUnavailableError } from '../../shared/errors.js';
+import { CoordinationUnavailableError, bareMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { EventIdGenerator, createEvent } from '../events.js';
 import {
@@ -27,7 +27,6 @@ import {
   busConnection,
   closeConnection,
   definePublishEvents,
-  errorMessage,
   isReplyError,
   type PublishEvents,
 } from './redis-connection.js';
@@ -166,7 +165,7 @@ export class RedisBus implements EventBus {
         DEFAULTS.replayPageSize,
       );
     } catch (error) {
-      throw new CoordinationUnavailableError(`cannot read ${this.streamKey}: ${errorMessage(error)}`, {
+      throw new CoordinationUnavailableError(`cannot read ${this.streamKey}: ${bareMessage(error)}`, {
         cause: error,
       });
     }
@@ -245,7 +244,7 @@ export class RedisBus implements EventBus {
   }
 
   private noteError(role: 'publisher' | 'subscriber', error: unknown): void {
-    const message = errorMessage(error);
+    const message = bareMessage(error);
     // The first failure to ever reach Redis is worth a warning (a wrong URL); retries are noise.
     if (!this.everConnected && this.lastError === undefined) {
       this.logger.warn('cannot reach redis yet; buffering events', { role, error: message });
@@ -276,7 +275,7 @@ export class RedisBus implements EventBus {
         // Redis refused the script itself (e.g. the stream key holds another type): resending
         // cannot help, so the batch is reported and counted as dropped.
         this.logger.error('redis refused to record events', {
-          error: errorMessage(error),
+          error: bareMessage(error),
           events: batch.length,
         });
         this.dropped += batch.length;

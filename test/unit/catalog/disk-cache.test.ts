@@ -3,16 +3,12 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  CATALOG_CACHE_FILE,
-  CatalogDiskCache,
-  configHash,
-  stableStringify,
-} from '../../../src/catalog/disk-cache.js';
+import { CATALOG_CACHE_FILE, CatalogDiskCache, configHash } from '../../../src/catalog/disk-cache.js';
 import { remoteServerSchema, stdioServerSchema } from '../../../src/config/schema.js';
 import type { DownstreamSnapshot } from '../../../src/downstream/types.js';
 import { createLogger, type Logger } from '../../../src/shared/logger.js';
 import { ManualClock } from '../router/fakes.js';
+import { canonicalJson } from '../../../src/shared/canonical-json.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -55,8 +51,8 @@ describe('configHash', () => {
     assert.notEqual(configHash({ ...docs, headers: { Authorization: 'Bearer x' } }), configHash(docs));
   });
 
-  it('stableStringify sorts keys at every depth and keeps arrays in order', () => {
-    assert.equal(stableStringify({ b: 1, a: { d: [2, 1], c: null } }), '{"a":{"c":null,"d":[2,1]},"b":1}');
+  it('canonicalJson sorts keys at every depth and keeps arrays in order', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [2, 1], c: null } }), '{"a":{"c":null,"d":[2,1]},"b":1}');
   });
 });
 

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   EventIdGenerator,
-  canonicalJson,
   checkSignature,
   createEvent,
   createSeenIds,
@@ -12,6 +11,7 @@ import {
   signEvent,
   verifyEvent,
 } from '../../../src/coordination/events.js';
+import { canonicalJson } from '../../../src/shared/canonical-json.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 
