@@ -9,14 +9,7 @@ import { Redis } from 'ioredis';
 import { RedisBus } from '../../src/coordination/bus/redis.js';
 import type { CoordinationEvent } from '../../src/coordination/types.js';
 import { silentLogger } from '../../src/shared/logger.js';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-  pass?: boolean;
-}
+import type { BenchRow } from '../types.js';
 
 const THROUGHPUT_EVENTS = 50_000;
 const THROUGHPUT_TIME_MS = 10_000;

@@ -11,22 +11,14 @@ import { connectStore, waitReady } from '../../src/coordination/locks/redis-stor
 import { Locks } from '../../src/coordination/locks/service.js';
 import type { CoordinationEvent, EventBus } from '../../src/coordination/types.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import type { SectionContext } from '../types.js';
-
-export interface LockBenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-  pass?: boolean;
-}
+import type { BenchRow, SectionContext } from '../types.js';
 
 const WARMUP = 500;
 const SAMPLES = 10_000;
 const TIME_LIMIT_MS = 8_000;
 const FILES = 64;
 
-export async function benchLocks(redisUrl: string, samples: number = SAMPLES): Promise<LockBenchRow[]> {
+export async function benchLocks(redisUrl: string, samples: number = SAMPLES): Promise<BenchRow[]> {
   const redis = connectStore(redisUrl, silentLogger);
   const prefix = `bench:${process.pid}:${Date.now()}:`;
   const locks = new Locks({ backend: new RedisLockBackend(redis, prefix), bus: noopBus() });
@@ -62,7 +54,7 @@ export async function benchLocks(redisUrl: string, samples: number = SAMPLES): P
 }
 
 /** The runner's entry point: bench/section-loader.ts calls `run(ctx)`. */
-export async function run(ctx: SectionContext): Promise<LockBenchRow[]> {
+export async function run(ctx: SectionContext): Promise<BenchRow[]> {
   if (!ctx.redisUrl) throw new Error('no redis-server for the locks section');
   return benchLocks(ctx.redisUrl, ctx.quick ? 2_000 : SAMPLES);
 }

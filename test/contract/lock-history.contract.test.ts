@@ -13,6 +13,7 @@ import { CoordinationUnavailableError } from '../../src/shared/errors.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { memoryEnv, redisEnv, type MakeEnv, type Peer } from './coordination-env.js';
 import { checkLockHistory, pairKey } from './lock-history.js';
+import { rng } from '../helpers/rng.js';
 
 const FILES = Array.from({ length: 20 }, (_, i) => `src/file-${i}.ts`);
 const TASKS = 12;
@@ -24,17 +25,6 @@ interface ChurnStats {
   unavailable: number;
   /** file/holder pairs touched by an operation whose outcome is unknown. */
   uncertain: Set<string>;
-}
-
-/** Deterministic pseudo-random numbers, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
 }
 
 async function agentLoop(

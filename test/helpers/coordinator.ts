@@ -112,6 +112,21 @@ export async function waitFor<T>(
   }
 }
 
+/** Does the coordinator list a tool of this name now? */
+export async function lists(client: Client, tool: string): Promise<boolean> {
+  return (await client.listTools()).tools.some((t) => t.name === tool);
+}
+
+/** One coordinator run on `file` until it lists `tool`: what fills its warm catalog. */
+export async function warmUp(file: string, tool: string, timeoutMs = 20_000): Promise<void> {
+  const c = await startCoordinator(file);
+  try {
+    await waitFor(() => lists(c.client, tool), timeoutMs, `${tool} listed`);
+  } finally {
+    await c.close();
+  }
+}
+
 /** Is a process alive? */
 export function alive(pid: number): boolean {
   try {

@@ -35,6 +35,7 @@ import {
   type StartedCoordinator,
 } from '../helpers/coordinator.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { rng } from '../helpers/rng.js';
 
 const PREFIX = 'proof:';
 const FILES = Array.from({ length: 20 }, (_, i) => `src/file-${String(i).padStart(2, '0')}.ts`);
@@ -89,17 +90,6 @@ interface Body {
 
 const body = (r: CallToolResult) => (r.structuredContent ?? {}) as Body;
 const textOf = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-
-/** Deterministic pseudo-random numbers per agent, so the mix of operations is the same each run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
 
 /**
  * A store error raised before anything was sent ("shared store unreachable (redis <status>)") is a

@@ -16,6 +16,7 @@ import {
   startCoordinator,
   tempDir,
   waitFor,
+  warmUp,
   writeConfig,
   type StartedCoordinator,
 } from '../helpers/coordinator.js';
@@ -202,12 +203,7 @@ describe('stdout is the protocol; stdin closing ends everything', () => {
         .map(([id, s]) => `  ${id}: ${JSON.stringify(s)}\n`)
         .join('')}`;
     const file = writeConfig(sub, yaml({ g: fixtureServer('g', '--spawn-grandchild') }));
-    const first = await startCoordinator(file);
-    await waitFor(
-      async () => (await first.client.listTools()).tools.some((t) => t.name === 'g__whoami'),
-      15_000,
-    );
-    await first.close();
+    await warmUp(file, 'g__whoami', 15_000);
     assert.ok(
       existsSync(join(sub, '.coordinator-cache', 'catalog-cache.json')),
       'the first run left a catalog',

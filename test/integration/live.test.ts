@@ -7,7 +7,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { fixtureServer, startCoordinator, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
+import {
+  fixtureServer,
+  lists,
+  startCoordinator,
+  tempDir,
+  waitFor,
+  warmUp,
+  writeConfig,
+} from '../helpers/coordinator.js';
 
 const sc = <T>(r: unknown) => (r as CallToolResult).structuredContent as T;
 type Health = {
@@ -25,12 +33,7 @@ describe('warm catalog and lazy servers', () => {
       servers: { slow: fixtureServer('slow', '--start-delay', '4000') },
       cacheDir: join(dir.path, 'cache'),
     });
-    const first = await startCoordinator(file);
-    await waitFor(
-      async () => (await first.client.listTools()).tools.some((t) => t.name === 'slow__echo'),
-      20_000,
-    );
-    await first.close();
+    await warmUp(file, 'slow__echo');
 
     const second = await startCoordinator(file);
     try {
@@ -57,19 +60,11 @@ describe('warm catalog and lazy servers', () => {
       { servers: { e: fixtureServer('e') }, cacheDir: join(dir.path, 'eager-cache') },
       'eager.yml',
     );
-    const first = await startCoordinator(file);
-    await waitFor(
-      async () => (await first.client.listTools()).tools.some((t) => t.name === 'e__whoami'),
-      20_000,
-    );
-    await first.close();
+    await warmUp(file, 'e__whoami');
 
     const second = await startCoordinator(file);
     try {
-      assert.ok(
-        (await second.client.listTools()).tools.some((t) => t.name === 'e__whoami'),
-        'from the cache',
-      );
+      assert.ok(await lists(second.client, 'e__whoami'), 'from the cache');
       // Only builtins are called: the server must come up on its own (deferred start, not on demand).
       await waitFor(
         async () =>
@@ -85,14 +80,10 @@ describe('warm catalog and lazy servers', () => {
 
   test('with a warm catalog, a server the cache does not hold starts at once and a call for it waits', async () => {
     const cacheDir = join(dir.path, 'partial-cache');
-    const first = await startCoordinator(
+    await warmUp(
       writeConfig(dir.path, { servers: { a: fixtureServer('a') }, cacheDir }, 'partial.yml'),
+      'a__whoami',
     );
-    await waitFor(
-      async () => (await first.client.listTools()).tools.some((t) => t.name === 'a__whoami'),
-      20_000,
-    );
-    await first.close();
 
     // The cache is warm but knows only a. Each extra server alone, so nothing else is starting
     // that a call could wait for by accident: an eager one, then a lazy one never seen before.
@@ -127,16 +118,10 @@ describe('warm catalog and lazy servers', () => {
       'stale.yml',
     );
     const first = await startCoordinator(file);
-    await waitFor(
-      async () => (await first.client.listTools()).tools.some((t) => t.name === 's__echo'),
-      20_000,
-    );
+    await waitFor(() => lists(first.client, 's__echo'), 20_000);
     // A tool added at run time is cached with the rest; a fresh server will not have it.
     await first.client.callTool({ name: 's__add_tool', arguments: { name: 'ephemeral' } });
-    await waitFor(
-      async () => (await first.client.listTools()).tools.some((t) => t.name === 's__ephemeral'),
-      10_000,
-    );
+    await waitFor(() => lists(first.client, 's__ephemeral'), 10_000);
     await first.close();
 
     let listChanged = 0;
@@ -145,12 +130,9 @@ describe('warm catalog and lazy servers', () => {
         client.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++),
     });
     try {
-      assert.ok(
-        (await second.client.listTools()).tools.some((t) => t.name === 's__ephemeral'),
-        'served from cache',
-      );
+      assert.ok(await lists(second.client, 's__ephemeral'), 'served from cache');
       await waitFor(
-        async () => !(await second.client.listTools()).tools.some((t) => t.name === 's__ephemeral'),
+        async () => !(await lists(second.client, 's__ephemeral')),
         20_000,
         'the stale tool to go',
       );
@@ -168,16 +150,11 @@ describe('warm catalog and lazy servers', () => {
       'lazy.yml',
     );
     // Without a cached catalog the lazy server is started once to learn its tools.
-    const learn = await startCoordinator(file);
-    await waitFor(
-      async () => (await learn.client.listTools()).tools.some((t) => t.name === 'idle__whoami'),
-      20_000,
-    );
-    await learn.close();
+    await warmUp(file, 'idle__whoami');
 
     const c = await startCoordinator(file);
     try {
-      assert.ok((await c.client.listTools()).tools.some((t) => t.name === 'idle__whoami'));
+      assert.ok(await lists(c.client, 'idle__whoami'));
       const servers = sc<{ servers: Array<{ serverId: string; status: string }> }>(
         await c.client.callTool({ name: 'coordinator__servers', arguments: {} }),
       );
@@ -203,20 +180,13 @@ describe('live config', () => {
         client.setNotificationHandler(ToolListChangedNotificationSchema, () => void listChanged++),
     });
     try {
-      await waitFor(
-        async () => (await c.client.listTools()).tools.some((t) => t.name === 'a__whoami'),
-        15_000,
-      );
+      await waitFor(() => lists(c.client, 'a__whoami'), 15_000);
       const whoami = async (name: string) =>
         sc<{ name: string; pid: number }>(await c.client.callTool({ name, arguments: {} }));
       const before = listChanged;
 
       writeFileSync(file, JSON.stringify(config({ a: fixtureServer('a'), b: fixtureServer('b') })));
-      await waitFor(
-        async () => (await c.client.listTools()).tools.some((t) => t.name === 'b__whoami'),
-        15_000,
-        'b added',
-      );
+      await waitFor(() => lists(c.client, 'b__whoami'), 15_000, 'b added');
       assert.ok(listChanged > before, 'list_changed announced');
       const aPid = (await whoami('a__whoami')).pid;
       const bPid = (await whoami('b__whoami')).pid;

@@ -11,6 +11,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
   ROOT,
   fixtureServer,
+  lists,
   startCoordinator,
   tempDir,
   waitFor,
@@ -87,13 +88,9 @@ describe('remote downstreams and cancellation', () => {
   });
 
   test('an HTTP server that is down at start is picked up when it comes up', async () => {
-    assert.ok(!(await c.client.listTools()).tools.some((t) => t.name === 'late__echo'));
+    assert.ok(!(await lists(c.client, 'late__echo')));
     children.push(await startHttpFixture(latePort, '--name', 'late'));
-    await waitFor(
-      async () => (await c.client.listTools()).tools.some((t) => t.name === 'late__echo'),
-      30_000,
-      'late',
-    );
+    await waitFor(() => lists(c.client, 'late__echo'), 30_000, 'late');
     assert.equal(
       text(await c.client.callTool({ name: 'late__echo', arguments: { text: 'finally' } })),
       'finally',
@@ -133,11 +130,7 @@ describe('namespaces: prefix "", clashes, filters, shared resource URIs', () => 
       cacheDir: '',
     });
     c = await startCoordinator(file);
-    await waitFor(
-      async () => (await c.client.listTools()).tools.some((t) => t.name === 't2__echo'),
-      20_000,
-      'both twins',
-    );
+    await waitFor(() => lists(c.client, 't2__echo'), 20_000, 'both twins');
   });
   after(async () => {
     await c.close();
