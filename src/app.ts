@@ -6,7 +6,6 @@
 import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Config } from './config/schema.js';
 import { diffServers, watchConfig, type ConfigWatcher } from './config/watch.js';
 import { catalogCacheDir } from './catalog/cache-location.js';
@@ -24,13 +23,13 @@ import { BuiltinRegistry, type BuiltinTool } from './server/builtins.js';
 import { routingTools } from './server/builtin-routing.js';
 import { statusTools } from './server/builtin-status.js';
 import { CatalogState } from './server/catalog-state.js';
-import {
-  SERVER_INFO,
-  UpstreamSession,
-  createDownstreamHooks,
-  createServer,
-  registerUpstreamHandlers,
-} from './server/upstream.js';
+import type { UpstreamCore } from './server/context.js';
+import type { Exchange } from './server/exchange.js';
+import { applyLogLevel } from './server/handlers/misc.js';
+import { SessionHub } from './server/hub.js';
+import { RequestStateSealer } from './server/request-state.js';
+import type { SessionEra, UpstreamSession } from './server/session.js';
+import { SERVER_INFO, sessionFactory } from './server/upstream.js';
 import type { Logger } from './shared/logger.js';
 
 export interface AppOptions {
@@ -56,7 +55,9 @@ export function routingPolicy(config: Config): RoutingPolicy {
 }
 
 export class App {
-  readonly server: Server;
+  readonly hub: SessionHub;
+  /** A new client of either era: its session (and server instance). */
+  readonly newSession: (era: SessionEra) => UpstreamSession;
   readonly pool: DownstreamPool;
   readonly state: CatalogState;
   readonly router: Router;
@@ -118,11 +119,21 @@ export class App {
     this.resultCache = new ResultCache({ servers: config.servers });
     this.instanceId = instanceId;
     this.agent = agentId;
-    this.server = createServer();
-    const session = new UpstreamSession(this.server);
+    this.hub = new SessionHub(logger.child('sessions'));
+    const hub = this.hub;
     this.pool = createPool({
       servers: Object.entries(config.servers).filter(([, s]) => s.enabled),
-      hooks: createDownstreamHooks(session, logger),
+      hooks: {
+        onRequest: (id, request, signal) => hub.onDownstreamRequest(id, request, signal),
+        onNotification: (id, notification) =>
+          hub.onDownstreamNotification(id, notification, (session, uri) =>
+            session.era === 'legacy' ? session.subscriptions.exposed(id, uri) : this.exposedUri(id, uri),
+          ),
+      },
+      priorEra: (id, server) => {
+        const cached = diskCache?.get(id, server);
+        return cached?.era ? { era: cached.era, discover: cached.discover } : undefined;
+      },
       logger: logger.child('downstream'),
       stderrSink: (id, line) => process.stderr.write(`[${id}] ${line}\n`),
       clientInfo: SERVER_INFO,
@@ -174,20 +185,28 @@ export class App {
       logger,
       cached: diskCache ? (id, server) => diskCache.get(id, server) : undefined,
     });
-    const upstream = registerUpstreamHandlers(
-      {
-        server: this.server,
-        state: this.state,
-        router: this.router,
-        builtins: this.builtins,
-        logger,
-        downstream: (id) => this.pool.get(id),
-        connected: () => this.pool.all().filter((d) => d.status === 'connected'),
-      },
-      session,
-    );
+    const core: UpstreamCore = {
+      state: this.state,
+      router: this.router,
+      builtins: this.builtins,
+      hub,
+      sealer: new RequestStateSealer(config.coordination.secret),
+      exchanges: new Map<string, Exchange<unknown>>(),
+      logger,
+      downstream: (id) => this.pool.get(id),
+      connected: () => this.pool.all().filter((d) => d.status === 'connected'),
+    };
+    this.newSession = sessionFactory({
+      core,
+      idPrefix: instanceId,
+      agentIdFor: (info) =>
+        options.agentId ?? (info?.name ? `${info.name}-${hostname()}-${process.pid}` : agentId),
+      onIdentified: (session, info) => void this.registerAgent(session.agentId, info),
+    });
+    this.state.on('changed', (changes) => hub.onCatalogChanged(changes));
     this.pool.on('status', (id, status) => {
-      if (status === 'connected') upstream.onDownstreamConnected(id);
+      const level = hub.loudestLevel();
+      if (status === 'connected' && level) void applyLogLevel(core, id, level);
       this.register(id);
     });
     this.pool.on('catalog', (id, snapshot) => {
@@ -202,12 +221,11 @@ export class App {
     return this.agent;
   }
 
-  /** Serve: once the client said who it is, register it as the agent (agent:registered). */
-  async registerAgent(clientInfo: { name: string; version?: string } | undefined): Promise<void> {
-    if (!this.options.agentId && clientInfo?.name)
-      this.agent = `${clientInfo.name}-${hostname()}-${process.pid}`;
+  /** A client said who it is: register it as an agent (agent:registered). */
+  async registerAgent(agentId: string, clientInfo?: { name: string; version?: string }): Promise<void> {
+    this.agent = agentId;
     try {
-      await this.coordination.agents.register(this.agent, { ...clientInfo });
+      await this.coordination.agents.register(agentId, { ...clientInfo });
     } catch (error) {
       this.options.logger.warn('agent not registered (coordination store unreachable)', { error });
     }
@@ -291,12 +309,17 @@ export class App {
     this.health.stop();
     this.watcher?.close();
     await Promise.allSettled([
-      this.server.close(),
+      ...[...this.hub.sessions].map((s) => s.server.close()),
       this.pool.stopAll(),
       this.coordination.close(),
       this.diskCache?.flush(),
     ]);
     await this.bus.close();
+  }
+
+  /** How a downstream's resource URI is exposed: as is, or `<id>+<uri>` when several share it. */
+  private exposedUri(serverId: string, uri: string): string {
+    return this.state.current.resolveResource(uri)?.serverId === serverId ? uri : `${serverId}+${uri}`;
   }
 
   /**

@@ -3,7 +3,7 @@
  * tools. Everything a list or a lookup needs is computed here, once per catalog change: lists
  * are frozen arrays, lookups are map hits, pages are slices cached by `paginate`.
  */
-import type { Prompt, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Tool } from '@modelcontextprotocol/server';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { fingerprint } from './diff.js';
 import { compileFilter } from './filter.js';
@@ -14,6 +14,8 @@ import { mergeResources } from './resources.js';
 import type { BuildCatalogOptions, Catalog, CatalogSource, NamedMatch, ServerCounts } from './types.js';
 
 const NO_MATCHES: readonly NamedMatch[] = Object.freeze([]);
+
+import { type CachedList, mergedCacheHint } from './cache-hint.js';
 
 export function buildCatalog(sources: readonly CatalogSource[], options: BuildCatalogOptions): Catalog {
   const { namespace, builtins } = options;
@@ -66,11 +68,17 @@ export function buildCatalog(sources: readonly CatalogSource[], options: BuildCa
     );
   }
 
+  const hints = {
+    tools: mergedCacheHint(sources, 'tools'),
+    prompts: mergedCacheHint(sources, 'prompts'),
+    resources: mergedCacheHint(sources, 'resources'),
+  };
   return Object.freeze({
     tools,
     prompts,
     resources,
     resourceTemplates,
+    cacheHint: (list: CachedList) => hints[list],
     clashes: Object.freeze([...toolMerge.clashes, ...promptMerge.clashes, ...resourceMerge.clashes]),
     warnings: Object.freeze([
       ...warnings,

@@ -4,8 +4,8 @@
  * them. Server ids hold no `+`, so the first `+` of such a URI ends the id. Replicas of a group
  * are not merged here: their resources are data, and prod and lab data differ.
  */
-import type { Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
-import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import type { Resource, ResourceTemplateType as ResourceTemplate } from '@modelcontextprotocol/server';
+import { UriTemplate } from '@modelcontextprotocol/server';
 import { META_ORIGINAL_URI, META_SERVER, type CatalogSource, type ResourceRoute } from './types.js';
 
 export interface ResourceMerge {

@@ -3,7 +3,13 @@
  * out: the merged lists the upstream server answers with, and the reverse maps a call is routed
  * by. A Catalog is immutable and rebuilt on every catalog change, never per call.
  */
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CacheHint, CachedList } from './cache-hint.js';
+import type {
+  Prompt,
+  Resource,
+  ResourceTemplateType as ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/server';
 import type { DownstreamSnapshot } from '../downstream/types.js';
 import type { NameFilter } from './filter.js';
 import type { NamespaceOptions } from './naming.js';
@@ -104,6 +110,8 @@ export interface Catalog {
   /** Downstream server ids that contributed a snapshot, in config order (built-ins excluded). */
   servers(): readonly string[];
   counts(serverId: string): ServerCounts | undefined;
+  /** 2026-07-28 cache fields of a merged list. */
+  cacheHint(list: CachedList): CacheHint;
   listTools(cursor?: string): ListPage<Tool>;
   listPrompts(cursor?: string): ListPage<Prompt>;
   listResources(cursor?: string): ListPage<Resource>;

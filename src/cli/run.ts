@@ -117,14 +117,15 @@ async function serve(
 ): Promise<number> {
   installLifecycle(app, logger, { watchStdin: true });
   unguard();
-  const previous = app.server.oninitialized;
-  app.server.oninitialized = () => {
-    previous?.();
-    // Downstreams start once the client said what it supports, so each is told the same.
-    app.startDownstreams(warm ? { cachedAfterMs: WARM_START_DELAY_MS } : {});
-    void app.registerAgent(app.server.getClientVersion());
-  };
-  await app.server.connect(new StdioServerTransport());
+  // Downstreams are told the same capabilities whoever connects (each request a downstream makes
+  // goes to the client whose call caused it), so they start now, not after a handshake.
+  app.startDownstreams(warm ? { cachedAfterMs: WARM_START_DELAY_MS } : {});
+  const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
+  // Both eras: an `initialize` pins a legacy session, an enveloped request a modern one.
+  serveStdio(({ era }) => app.newSession(era).server, {
+    transport: new StdioServerTransport(),
+    onerror: (error) => logger.debug('stdio', { error: error.message }),
+  });
   app.watchConfig(env);
   logger.info('serving on stdio');
   // Keep running until the lifecycle ends the process.

@@ -30,8 +30,13 @@ const common = {
   group: z.string().regex(SERVER_ID, 'must match [A-Za-z0-9-]+').optional(),
   enabled: z.boolean().default(true),
   tools: toolFilter.optional(),
+  /** Per call. */
   timeoutMs: z.number().int().positive().default(60_000),
+  /** Start-up: spawn or connect, era probe, initialize and the first catalog drain. */
+  connectTimeoutMs: z.number().int().positive().default(30_000),
   startup: z.enum(['eager', 'lazy']).default('eager'),
+  /** The server's MCP era: probed (`auto`), or pinned. */
+  protocol: z.enum(['auto', 'legacy', 'modern']).default('auto'),
   cache: cacheSpec.optional(),
 };
 

@@ -7,7 +7,7 @@
  * or the task) is `isError: true` with the details, because the agent must act on it; an
  * unreachable store throws CoordinationUnavailableError for the server layer to convert.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 import { InvalidArgumentError } from '../shared/errors.js';
@@ -20,7 +20,7 @@ import { TASK_STATUSES, type FinishResult } from './tasks/types.js';
 export interface CoordinationToolDeps {
   locks: Locks;
   tasks: Tasks;
-  /** The calling agent; read per call because it is known only after `initialize`. */
+  /** The agent when the call does not name one (one-shot CLI commands). */
   agentId: () => string;
   workspaceRoot: string;
   lockTtlMs: number;
@@ -31,7 +31,8 @@ export interface CoordinationTool {
   name: string;
   description: string;
   inputSchema: { type: 'object'; properties?: Record<string, unknown>; required?: string[] };
-  handler(args: unknown): Promise<CallToolResult>;
+  /** `caller.agentId`: the calling session's agent (each client acts as itself). */
+  handler(args: unknown, caller?: { agentId?: string }): Promise<CallToolResult>;
 }
 
 /** Longest lock an agent may ask for: a day. A forgotten lock should not outlive the workday. */
@@ -62,12 +63,12 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
   const { locks, tasks, agentId, workspaceRoot, lockTtlMs } = deps;
   const normalize = (path: string) => normalizeLockPath(path, workspaceRoot);
 
-  return [
+  const all = [
     tool(
       'lock_file',
       'Lock a file so other agents do not edit it; locking it again extends your lock.',
-      async (a) => {
-        const result = await locks.acquire(normalize(a.file), agentId(), {
+      async (a, who) => {
+        const result = await locks.acquire(normalize(a.file), who, {
           ...(a.reason !== undefined ? { reason: a.reason } : {}),
           ttlMs: a.ttlMs ?? lockTtlMs,
         });
@@ -78,8 +79,8 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
         return ok({ locked: true, extended: result.extended, ...publicLock(result.lock) });
       },
     ),
-    tool('unlock_file', 'Release a file lock you hold.', async (a) => {
-      const result = await locks.release(normalize(a.file), agentId());
+    tool('unlock_file', 'Release a file lock you hold.', async (a, who) => {
+      const result = await locks.release(normalize(a.file), who);
       if (result.ok) return ok({ unlocked: true, file: result.lock.file, releasedAt: result.releasedAt });
       if (result.reason === 'not_locked')
         return ok({ unlocked: false, file: result.file, reason: 'not locked' });
@@ -92,23 +93,29 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
     tool(
       'claim_task',
       'Claim a task and lock all its files, or nothing when a file or the task is held by another agent.',
-      async (a) => {
+      async (a, who) => {
         const files = (a.files ?? []).map(normalize);
-        const result = await tasks.claim(a.taskId, agentId(), files);
+        const result = await tasks.claim(a.taskId, who, files);
         if (result.ok) return ok({ claimed: true, task: result.task });
         return refused({ claimed: false, ...result, ok: undefined });
       },
     ),
-    tool('complete_task', 'Mark a task you claimed as completed and release its files.', async (a) => {
-      return finished('completed', await tasks.complete(a.taskId, agentId(), a.result));
+    tool('complete_task', 'Mark a task you claimed as completed and release its files.', async (a, who) => {
+      return finished('completed', await tasks.complete(a.taskId, who, a.result));
     }),
-    tool('release_task', 'Give up a task you claimed and release its files.', async (a) => {
-      return finished('released', await tasks.release(a.taskId, agentId()));
+    tool('release_task', 'Give up a task you claimed and release its files.', async (a, who) => {
+      return finished('released', await tasks.release(a.taskId, who));
     }),
     tool('list_tasks', 'List tasks, optionally only those claimed, completed or released.', async (a) => {
       return ok({ tasks: await tasks.list(a.status) });
     }),
   ];
+  // A call that names no agent (a one-shot CLI command) acts as the process's own agent.
+  return all.map((t) => ({
+    ...t,
+    handler: (args: unknown, caller?: { agentId?: string }) =>
+      t.handler(args, { agentId: caller?.agentId ?? agentId() }),
+  }));
 }
 
 type Schemas = typeof schemas;
@@ -116,7 +123,7 @@ type Schemas = typeof schemas;
 function tool<N extends keyof Schemas>(
   name: N,
   description: string,
-  run: (args: z.infer<Schemas[N]>) => Promise<CallToolResult>,
+  run: (args: z.infer<Schemas[N]>, agent: string) => Promise<CallToolResult>,
 ): CoordinationTool {
   const schema = schemas[name];
   const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(schema, { io: 'input' });
@@ -124,7 +131,8 @@ function tool<N extends keyof Schemas>(
     name,
     description,
     inputSchema: inputSchema as CoordinationTool['inputSchema'],
-    handler: async (args) => run(parseArgs(schema, args) as z.infer<Schemas[N]>),
+    handler: async (args, caller) =>
+      run(parseArgs(schema, args) as z.infer<Schemas[N]>, caller?.agentId ?? ''),
   };
 }
 

@@ -8,9 +8,9 @@
  * the stop (or any late callback) sees it is stale and discards its result.
  */
 import { EventEmitter } from 'node:events';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, type Implementation, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/client';
+import type { Transport } from '@modelcontextprotocol/client';
+import { type Implementation, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
 import pRetry from 'p-retry';
 import type { ServerConfig } from '../config/schema.js';
 import { bareMessage, TransportFailureError } from '../shared/errors.js';
@@ -24,13 +24,15 @@ import {
   DEFAULT_SUPERVISOR_TIMINGS,
   type SupervisorTimings,
 } from './retry-policy.js';
-import { DownstreamSession } from './session.js';
+import { DownstreamSession, EraMismatchError } from './session.js';
 import type {
   Downstream,
   DownstreamEvents,
   DownstreamHooks,
   DownstreamSnapshot,
   DownstreamStatus,
+  Era,
+  EraVerdict,
   TransportKind,
 } from './types.js';
 
@@ -45,6 +47,8 @@ export interface SupervisedDownstreamOptions {
   hooks: DownstreamHooks;
   logger: Logger;
   clientInfo?: Implementation;
+  /** The era verdict the warm catalog holds for this server (no probe when there is one). */
+  priorEra?: () => EraVerdict | undefined;
   clock?: Clock;
   timings?: Partial<SupervisorTimings>;
 }
@@ -73,6 +77,9 @@ export class SupervisedDownstream implements Downstream {
   private stopped: Promise<void> | undefined;
   /** A transport whose child was spawned at process start (see early.ts); the first attempt's. */
   private early: Transport | undefined;
+  /** The last era verdict: reused by reconnects (the spec lets a client cache it). */
+  private verdict: EraVerdict | undefined;
+  private _eraNote: string | undefined;
 
   constructor(private readonly options: SupervisedDownstreamOptions) {
     this.id = options.id;
@@ -95,6 +102,19 @@ export class SupervisedDownstream implements Downstream {
   }
   get snapshot(): DownstreamSnapshot | undefined {
     return this._snapshot;
+  }
+  get era(): Era | undefined {
+    return this.verdict?.era ?? this._snapshot?.era;
+  }
+  get eraNote(): string | undefined {
+    return this._eraNote;
+  }
+
+  async subscribe(uri: string, on: boolean, timeoutMs: number): Promise<void> {
+    await this.whenReady(timeoutMs);
+    const session = this.session;
+    if (!session) throw this.unavailable();
+    await session.subscribe(uri, on, timeoutMs);
   }
 
   start(): void {
@@ -128,10 +148,13 @@ export class SupervisedDownstream implements Downstream {
     const begun = this.clock.now();
     const client = await this.whenReady(timeoutMs);
     const sent = this.clock.now();
+    const timeout = Math.max(1, timeoutMs - (sent - begun));
     try {
-      await client.ping({ timeout: Math.max(1, timeoutMs - (sent - begun)) });
+      // 2026-07-28 removed ping; server/discover is the one request every modern server answers.
+      if (client.getProtocolEra() === 'modern') await client.discover({ timeout });
+      else await client.ping({ timeout });
     } catch (error) {
-      const timedOut = error instanceof McpError && error.code === ErrorCode.RequestTimeout;
+      const timedOut = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout;
       throw this.failure(
         timedOut ? 'timeout' : 'closed',
         `${this.id}: ping failed: ${bareMessage(error)}`,
@@ -224,6 +247,9 @@ export class SupervisedDownstream implements Downstream {
       clientInfo: this.options.clientInfo ?? DEFAULT_CLIENT_INFO,
       hooks: this.options.hooks,
       logger: this.logger,
+      protocol: this.config.protocol,
+      prior: this.verdict ?? this.options.priorEra?.(),
+      connectTimeoutMs: this.config.connectTimeoutMs,
       timeoutMs: this.config.timeoutMs,
       onCatalog: (snapshot) => this.onCatalog(generation, session, snapshot),
     });
@@ -232,8 +258,15 @@ export class SupervisedDownstream implements Downstream {
     try {
       snapshot = await session.open();
     } catch (error) {
+      if (error instanceof EraMismatchError) {
+        // Detected, reported in health, and retried as legacy on the next attempt.
+        this._eraNote = error.message;
+        this.verdict = { era: 'legacy' };
+        this.logger.warn(error.message);
+      }
       throw this.toFailure(error);
     }
+    this.verdict = { era: snapshot.era ?? 'legacy', discover: snapshot.discover };
     if (!this.isCurrent(generation)) {
       await session.close();
       throw this.unavailable(`${this.id} is stopped`);
@@ -343,6 +376,6 @@ export class SupervisedDownstream implements Downstream {
   }
 
   private toFailure(error: unknown): TransportFailureError {
-    return attemptFailure(this.id, this.config.timeoutMs, error);
+    return attemptFailure(this.id, this.config.connectTimeoutMs, error);
   }
 }

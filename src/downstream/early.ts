@@ -8,7 +8,7 @@
  * server, and its MCP session starts, as always, once the upstream client is initialized: the
  * `initialize` it gets must carry the capabilities that client declared.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport } from '@modelcontextprotocol/client';
 import { isStdio, type ServerConfig } from '../config/schema.js';
 import { ChildGroups } from './child-groups.js';
 import type { ChildProcessTransport, StdioTimings } from './stdio-transport.js';

@@ -4,7 +4,7 @@
  * so the app can kill them synchronously at exit.
  */
 import { EventEmitter } from 'node:events';
-import type { Implementation } from '@modelcontextprotocol/sdk/types.js';
+import type { Implementation } from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/schema.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -15,7 +15,7 @@ import type { EarlyChildren } from './early.js';
 import type { SupervisorTimings } from './retry-policy.js';
 import type { StdioTimings } from './stdio-transport.js';
 import { createTransport, transportKind } from './transports.js';
-import type { Downstream, DownstreamEvents, DownstreamHooks } from './types.js';
+import type { Downstream, DownstreamEvents, DownstreamHooks, EraVerdict } from './types.js';
 
 export interface PoolOptions {
   /** Enabled servers only, in config order. */
@@ -26,6 +26,8 @@ export interface PoolOptions {
   stderrSink: (id: string, line: string) => void;
   /** Sent to every downstream in initialize; the app passes its package name and version. */
   clientInfo?: Implementation;
+  /** The era verdict kept for a server (the warm catalog's), so its connect needs no probe. */
+  priorEra?: (id: string, config: ServerConfig) => EraVerdict | undefined;
   clock?: Clock;
   timings?: Partial<SupervisorTimings>;
   stdioTimings?: Partial<StdioTimings>;
@@ -90,6 +92,7 @@ export function createPool(options: PoolOptions): DownstreamPool {
       hooks: options.hooks,
       logger: options.logger.child(id),
       clientInfo: options.clientInfo,
+      priorEra: options.priorEra && (() => options.priorEra!(id, config)),
       clock: options.clock,
       timings: options.timings,
     });

@@ -3,12 +3,13 @@
  * configured: the SDK's HTTP client pulls in its OAuth, EventSource and PKCE modules, about
  * 2–3 MB and 30 ms of start-up that an all-stdio coordinator never needs.
  */
-import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import {
+  SdkHttpError,
+  SSEClientTransport,
+  SseError,
   StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+  type Transport,
+} from '@modelcontextprotocol/client';
 import type { RemoteServerConfig } from '../config/schema.js';
 
 export function createRemoteTransport(config: RemoteServerConfig): Transport {
@@ -25,7 +26,7 @@ export function createRemoteTransport(config: RemoteServerConfig): Transport {
 /** Remote errors after which the session cannot recover by itself. */
 export function isConnectionLost(error: Error): boolean {
   if (error instanceof SseError) return true; // the legacy SSE session lives and dies with its stream
-  if (error instanceof StreamableHTTPError) return error.code === 404; // session unknown: server restarted
+  if (error instanceof SdkHttpError) return error.status === 404; // session unknown: server restarted
   // The SDK gave up re-opening the GET stream after its own retries.
   if (/^Maximum reconnection attempts/.test(error.message)) return true;
   return isNetworkError(error);

@@ -2,7 +2,7 @@
  * How hard and how often a downstream is retried: all the numbers in one place, turned into
  * p-retry options, and how an attempt's failure is worded.
  */
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
 import type { Options as RetryOptions } from 'p-retry';
 import { TransportFailureError } from '../shared/errors.js';
 import { describeError } from './session.js';
@@ -57,7 +57,7 @@ export function crashLoopOptions(t: SupervisorTimings): RetryOptions {
  */
 export function attemptFailure(serverId: string, timeoutMs: number, error: unknown): TransportFailureError {
   if (error instanceof TransportFailureError) return error;
-  if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+  if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
     const detail = `no answer to initialize or a list request within ${timeoutMs} ms`;
     return new TransportFailureError(serverId, 'timeout', `${serverId}: ${detail}`, { cause: error });
   }

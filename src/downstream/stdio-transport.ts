@@ -20,8 +20,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/client';
+import type { JSONRPCMessage } from '@modelcontextprotocol/client';
 import { TransportFailureError } from '../shared/errors.js';
 import { LineReader, LineWriter, parseMessage } from '../shared/json-lines.js';
 import { type ChildGroups, groupAlive, signalGroup } from './child-groups.js';

@@ -2,7 +2,7 @@
  * The only place transports are constructed. Everything above sees a `Transport`; nothing else
  * knows that stdio means a child process and a remote server means fetch.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport } from '@modelcontextprotocol/client';
 import { isStdio, type ServerConfig, type StdioServerConfig } from '../config/schema.js';
 import type { ChildGroups } from './child-groups.js';
 import { ChildProcessTransport, type StdioTimings } from './stdio-transport.js';

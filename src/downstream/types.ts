@@ -2,19 +2,19 @@
  * The contract between the downstream layer (transports, supervised connections, the pool)
  * and everything above it. The layer above never touches a transport or a child process.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import type {
-  ClientCapabilities,
+  DiscoverResult,
   Implementation,
   Notification,
   Prompt,
   Request,
   Resource,
-  ResourceTemplate,
+  ResourceTemplateType as ResourceTemplate,
   Result,
   ServerCapabilities,
   Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/client';
 import type { ServerConfig } from '../config/schema.js';
 
 export type TransportKind = 'stdio' | 'streamable-http' | 'sse';
@@ -26,8 +26,24 @@ export type TransportKind = 'stdio' | 'streamable-http' | 'sse';
  */
 export type DownstreamStatus = 'idle' | 'starting' | 'connected' | 'restarting' | 'crash-loop' | 'stopped';
 
+/** legacy: the `initialize` handshake (revisions up to 2025-11-25); modern: 2026-07-28, stateless. */
+export type Era = 'legacy' | 'modern';
+
+/** A downstream's era as seen once, kept with the warm catalog so a warm start does not probe. */
+export interface EraVerdict {
+  era: Era;
+  /** Modern only: the server's advertisement, adopted by the next connect without a probe. */
+  discover?: DiscoverResult;
+}
+
 /** What a connected downstream offers, drained of pagination. */
 export interface DownstreamSnapshot {
+  era?: Era;
+  discover?: DiscoverResult;
+  /** Modern servers: the cache fields their lists carried (legacy servers give none). */
+  cacheHints?: Partial<
+    Record<'tools' | 'prompts' | 'resources', { ttlMs: number; cacheScope: 'public' | 'private' }>
+  >;
   serverInfo: Implementation;
   capabilities: ServerCapabilities;
   instructions?: string;
@@ -39,8 +55,6 @@ export interface DownstreamSnapshot {
 
 /** How the layer above answers what a downstream asks of its client. */
 export interface DownstreamHooks {
-  /** Capabilities declared to every downstream: those the upstream client declared. */
-  clientCapabilities(): ClientCapabilities;
   /** sampling/createMessage, elicitation/create, roots/list — forwarded to the upstream client. */
   onRequest(serverId: string, request: Request, signal: AbortSignal): Promise<Result>;
   /** Any notification other than progress and list_changed (those are handled inside). */
@@ -69,7 +83,16 @@ export interface Downstream {
    * Rejects with TransportFailureError when it cannot be reached in time or is stopped.
    */
   whenReady(timeoutMs: number): Promise<Client>;
-  /** Round-trip ping; resolves with latency in ms, rejects with TransportFailureError. */
+  /** The era of the current (or last) connection, once known. */
+  readonly era: Era | undefined;
+  /** Why the era was decided as it was, when that is worth telling (e.g. a server that lied). */
+  readonly eraNote: string | undefined;
+  /** Subscribe to (or drop) resource updates of one URI, in the server's era. */
+  subscribe(uri: string, on: boolean, timeoutMs: number): Promise<void>;
+  /**
+   * Liveness round trip (legacy: ping; modern: server/discover, since 2026-07-28 removed ping);
+   * resolves with latency in ms, rejects with TransportFailureError.
+   */
   ping(timeoutMs: number): Promise<number>;
   /** Close the session and make sure the child and its process group are gone. */
   stop(): Promise<void>;

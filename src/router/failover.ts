@@ -3,7 +3,7 @@
  * unavailable) moves on to the next; a result — even `isError` — or any other error is final,
  * because the downstream may already have acted on the call.
  */
-import { AllCandidatesFailedError, TransportFailureError } from '../shared/errors.js';
+import { MayHaveRunError, AllCandidatesFailedError, TransportFailureError } from '../shared/errors.js';
 
 export interface Attempt {
   target: string;
@@ -19,6 +19,11 @@ export interface FailoverOutcome<T> {
 export interface FailoverOptions {
   /** False when the server is known to be down (dead process, open breaker): skipped at once. */
   isAvailable(serverId: string): boolean;
+  /**
+   * Whether a request that reached `serverId` before it failed may run again on the next
+   * candidate (read-only or idempotent tools). Absent: never.
+   */
+  mayRepeat?(serverId: string): boolean;
 }
 
 export async function runWithFailover<T>(
@@ -43,6 +48,9 @@ export async function runWithFailover<T>(
       if (!(error instanceof TransportFailureError)) throw error;
       last = error;
       attempts.push({ target, error: error.message });
+      const more = order.indexOf(target) < order.length - 1;
+      if (error.sent && more && !options.mayRepeat?.(target))
+        throw new MayHaveRunError(target, attempts, error);
     }
   }
   // With a single candidate its own error (timeout, closed) says more than a summary would.

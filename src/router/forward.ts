@@ -2,7 +2,7 @@
  * Send one request to one downstream and classify what comes back. The only place a
  * downstream call is made, so timeouts, progress relay, cancellation and error mapping live here.
  */
-import { ErrorCode, McpError, type Result } from '@modelcontextprotocol/sdk/types.js';
+import { type Result, SdkError, SdkErrorCode } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Downstream } from '../downstream/types.js';
 import { TransportFailureError } from '../shared/errors.js';
@@ -27,6 +27,10 @@ export interface ForwardContext {
   /** The upstream client's progress token; when set, downstream progress is relayed under it. */
   progressToken?: string | number;
   sendProgress?: (params: ProgressParams & { progressToken: string | number }) => Promise<void>;
+  /** Told which downstream the request runs on, for as long as it runs (returns the undo). */
+  track?: (serverId: string) => () => void;
+  /** A modern downstream's `input_required` comes back as the result instead of failing. */
+  allowInputRequired?: boolean;
 }
 
 export interface OutgoingRequest {
@@ -58,31 +62,38 @@ export async function forward(
   const timeout = downstream.config.timeoutMs;
   const client = await downstream.whenReady(timeout);
   const { progressToken, sendProgress } = context;
+  const untrack = context.track?.(downstream.id);
   try {
     return await client.request(request as never, AlreadyValidated, {
       signal: context.signal,
       timeout,
       resetTimeoutOnProgress: true,
+      allowInputRequired: context.allowInputRequired && client.getProtocolEra() === 'modern',
       onprogress:
         progressToken !== undefined && sendProgress
           ? (p: ProgressParams) => void sendProgress({ ...p, progressToken }).catch(() => {})
           : undefined,
     });
   } catch (error) {
-    throw classify(downstream.id, error, context.signal);
+    const failure = classify(downstream.id, error, context.signal);
+    // The client was connected: the request was written, and may have run.
+    if (failure instanceof TransportFailureError) failure.sent = true;
+    throw failure;
+  } finally {
+    untrack?.();
   }
 }
 
 /** Connection-level failures become TransportFailureError (may fail over); the rest stay final. */
 export function classify(serverId: string, error: unknown, signal?: AbortSignal): unknown {
   if (signal?.aborted) return error;
-  if (error instanceof McpError) {
-    if (error.code === ErrorCode.ConnectionClosed) {
+  if (error instanceof SdkError) {
+    if (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected) {
       return new TransportFailureError(serverId, 'closed', `${serverId}: connection closed during the call`, {
         cause: error,
       });
     }
-    if (error.code === ErrorCode.RequestTimeout) {
+    if (error.code === SdkErrorCode.RequestTimeout) {
       return new TransportFailureError(serverId, 'timeout', `${serverId}: no answer within its timeout`, {
         cause: error,
       });

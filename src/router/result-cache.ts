@@ -5,7 +5,7 @@
  * the arguments as stable JSON, so `{a,b}` and `{b,a}` share an entry. Bounded by an LRU; expiry
  * is checked against the injected clock on read, so no timers are involved.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { LRUCache } from 'lru-cache';
 import { canonicalJson } from '../shared/canonical-json.js';
 

@@ -3,7 +3,7 @@
  * Also the parallel aggregate. Used by tools/call, coordinator__route, coordinator__aggregate
  * and the CLI alike, so every path routes the same way.
  */
-import type { CallToolResult, Result } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Result } from '@modelcontextprotocol/server';
 import type { Catalog, NameRoute } from '../catalog/types.js';
 import type { Downstream } from '../downstream/types.js';
 import {
@@ -82,7 +82,10 @@ export class Router {
         cache?.set(id, route.originalName, call.arguments, result);
         return result;
       },
-      { isAvailable: (id) => this.deps.isAvailable(id) },
+      {
+        isAvailable: (id) => this.deps.isAvailable(id),
+        mayRepeat: (id) => this.mayRepeat(id, route.originalName),
+      },
     );
     const routing: Routing = { target: outcome.target, reason: plan.reason, attempts: outcome.attempts };
     const result = outcome.result as CallToolResult;
@@ -138,6 +141,14 @@ export class Router {
     return runWithFailover(candidates, (id) => this.request(id, request, context), {
       isAvailable: (id) => this.deps.isAvailable(id),
     });
+  }
+
+  /** Read-only or idempotent by its annotations, or declared cacheable: safe to run twice. */
+  private mayRepeat(serverId: string, toolName: string): boolean {
+    const downstream = this.deps.downstream(serverId);
+    if (downstream?.config.cache?.tools.includes(toolName)) return true;
+    const tool = downstream?.snapshot?.tools.find((t) => t.name === toolName);
+    return Boolean(tool?.annotations?.readOnlyHint || tool?.annotations?.idempotentHint);
   }
 
   /** server id → original tool name, for an exposed name or an original name (built-ins excluded). */

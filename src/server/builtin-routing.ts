@@ -26,12 +26,13 @@ export function parseArgs<T>(schema: z.ZodType<T>, args: unknown, tool: string):
   throw new InvalidArgumentError(`${tool}: ${where}: ${issue.message}`);
 }
 
-const objectSchema = (properties: Record<string, object>, required: string[]) => ({
-  type: 'object' as const,
-  properties,
-  required,
-  additionalProperties: false,
-});
+const objectSchema = (properties: Record<string, object>, required: string[]): BuiltinTool['inputSchema'] =>
+  ({
+    type: 'object' as const,
+    properties,
+    required,
+    additionalProperties: false,
+  }) as BuiltinTool['inputSchema'];
 
 export function routingTools(router: Router): BuiltinTool[] {
   return [

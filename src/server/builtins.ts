@@ -2,10 +2,12 @@
  * Built-in tools live in the `coordinator` namespace. Each is a plain definition plus a handler;
  * the catalog exposes them like any server's tools and tools/call dispatches here by original name.
  */
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 
 export interface BuiltinContext {
   signal?: AbortSignal;
+  /** The calling session's agent. */
+  agentId?: string;
 }
 
 export interface BuiltinTool {

@@ -4,7 +4,7 @@
  * is told exactly which lists changed.
  */
 import { EventEmitter } from 'node:events';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import { catalogDiff } from '../catalog/diff.js';
 import { catalogSource } from '../catalog/from-config.js';
 import { buildCatalog } from '../catalog/merge.js';

@@ -1,36 +1,70 @@
 /**
- * What every upstream handler needs, built once by the composition root and passed down.
+ * What every upstream handler needs: the process-wide core (built once by the composition root)
+ * and the session of the client it serves.
  */
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  LOG_LEVEL_META_KEY,
+  type ClientCapabilities,
+  type LoggingLevel,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import type { Downstream } from '../downstream/types.js';
+import type { ForwardContext } from '../router/forward.js';
 import type { Router } from '../router/router.js';
 import type { Logger } from '../shared/logger.js';
 import type { BuiltinRegistry } from './builtins.js';
 import type { CatalogState } from './catalog-state.js';
+import type { Exchange } from './exchange.js';
+import type { CallOrigin, SessionHub } from './hub.js';
+import type { RequestStateSealer } from './request-state.js';
+import type { UpstreamSession } from './session.js';
 
-export interface UpstreamContext {
-  server: Server;
+/** The process-wide part: one for all clients. */
+export interface UpstreamCore {
   state: CatalogState;
   router: Router;
   builtins: BuiltinRegistry;
+  hub: SessionHub;
+  sealer: RequestStateSealer;
+  /** Parked exchanges of modern clients, by id. */
+  exchanges: Map<string, Exchange<unknown>>;
   downstream(id: string): Downstream | undefined;
   connected(): Downstream[];
   logger: Logger;
 }
 
-/** The `extra` of an SDK request handler, as far as forwarding needs it. */
-export interface HandlerExtra {
-  signal: AbortSignal;
-  _meta?: Record<string, unknown>;
-  sendNotification: (notification: { method: string; params?: Record<string, unknown> }) => Promise<void>;
+/** The core plus the session a handler serves. */
+export interface UpstreamContext extends UpstreamCore {
+  session: UpstreamSession;
 }
 
-export function progressRelay(extra: HandlerExtra, params: { _meta?: Record<string, unknown> } | undefined) {
-  const token = params?._meta?.progressToken as string | number | undefined;
+/** The request's own `_meta` envelope (modern): its declared capabilities and log level. */
+export function envelopeOf(ctx: ServerContext): {
+  capabilities?: ClientCapabilities;
+  logLevel?: LoggingLevel;
+} {
+  const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>;
   return {
-    signal: extra.signal,
+    capabilities: envelope[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined,
+    logLevel: envelope[LOG_LEVEL_META_KEY] as LoggingLevel | undefined,
+  };
+}
+
+/** Progress of the downstream relayed under the client's token, cancellation, call tracking. */
+export function forwardContext(
+  upstream: UpstreamContext,
+  ctx: ServerContext,
+  params: { _meta?: Record<string, unknown> } | undefined,
+  origin?: CallOrigin,
+): ForwardContext {
+  const token = params?._meta?.progressToken as string | number | undefined;
+  const tracked = origin ?? { session: upstream.session, ctx };
+  return {
+    signal: ctx.mcpReq.signal,
     progressToken: token,
-    sendProgress: (p: Record<string, unknown>) =>
-      extra.sendNotification({ method: 'notifications/progress', params: p }),
+    sendProgress: (p) => ctx.mcpReq.notify({ method: 'notifications/progress', params: p }),
+    track: (serverId) => upstream.hub.track(serverId, tracked),
+    allowInputRequired: true,
   };
 }

@@ -48,6 +48,26 @@ export class TransportFailureError extends CoordinatorError {
   ) {
     super(message, options);
   }
+  /** The request had been written to the downstream: it may have run there. */
+  sent = false;
+}
+
+/**
+ * A call that reached a downstream which then failed, for a tool that is neither read-only nor
+ * idempotent: running it again elsewhere could do the work twice, so it is not.
+ */
+export class MayHaveRunError extends CoordinatorError {
+  constructor(
+    readonly serverId: string,
+    readonly attempts: ReadonlyArray<{ target: string; error: string }>,
+    cause: TransportFailureError,
+  ) {
+    super(
+      `${cause.message}; the call may have run on ${serverId}, so it was not retried on another server ` +
+        '(only tools annotated readOnlyHint or idempotentHint, or listed in cache.tools, are)',
+      { cause },
+    );
+  }
 }
 
 /** Every candidate of a routed call failed at the transport level. */

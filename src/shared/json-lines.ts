@@ -16,7 +16,7 @@
  * many calls in flight, one pipe write (one syscall, one wake-up of the peer) carries them all.
  */
 import type { Writable } from 'node:stream';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 
 /**
  * A result that is sent many times unchanged (a catalog page) can carry its own JSON under this

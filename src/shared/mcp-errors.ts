@@ -1,9 +1,9 @@
 /**
- * Coordinator errors on the wire: the one conversion to McpError. Apart from errors.ts so that
- * code that only needs the error classes (the CLI's start-up, config loading) does not load the
- * SDK's protocol schemas before it has to.
+ * Coordinator errors on the wire: the one conversion to the SDK's ProtocolError. Apart from
+ * errors.ts so that code that only needs the error classes (the CLI's start-up, config loading)
+ * does not load the SDK before it has to.
  */
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from '@modelcontextprotocol/server';
 import {
   AllCandidatesFailedError,
   ConfigError,
@@ -16,25 +16,38 @@ import {
 } from './errors.js';
 
 /**
- * An McpError whose message is exactly what the client should read. The SDK puts `message` on
- * the wire as is and the client's McpError adds "MCP error <code>: " again, so the constructor's
- * own prefix must not travel (else the client sees it twice).
+ * Codes the coordinator puts on the wire for a downstream that timed out or went away. They are
+ * the codes v1 of the SDK used for the same local conditions (v2 reports those as an SdkError,
+ * which never travels), so clients written against either see the same numbers.
  */
-function wireError(code: number, message: string, data?: unknown): McpError {
-  const error = new McpError(code, message, data);
+export const WIRE_CODE = { ConnectionClosed: -32000, RequestTimeout: -32001 } as const;
+
+/**
+ * A ProtocolError whose message is exactly what the client should read (a v1 peer's McpError
+ * message carries "MCP error <code>: ", which must not travel twice).
+ */
+function wireError(code: number, message: string, data?: unknown): ProtocolError {
+  const error = new ProtocolError(code, message, data);
   Object.defineProperty(error, 'message', { value: message });
   return error;
 }
 
-/** The one conversion to the wire. A downstream McpError keeps its code, message and data. */
-export function toMcpError(error: unknown): McpError {
-  if (error instanceof McpError) return wireError(error.code, bareMessage(error), error.data);
+const ErrorCode = ProtocolErrorCode;
+
+/** The one conversion to the wire. A downstream ProtocolError keeps its code, message and data. */
+export function toMcpError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return wireError(error.code, bareMessage(error), error.data);
+  if (error instanceof SdkError) {
+    if (error.code === SdkErrorCode.RequestTimeout) return wireError(WIRE_CODE.RequestTimeout, error.message);
+    if (error.code === SdkErrorCode.ConnectionClosed)
+      return wireError(WIRE_CODE.ConnectionClosed, error.message);
+  }
   if (error instanceof UnknownNameError || error instanceof InvalidArgumentError) {
     return wireError(ErrorCode.InvalidParams, error.message);
   }
   if (error instanceof ConfigError) return wireError(ErrorCode.InvalidParams, error.message);
   if (error instanceof TransportFailureError) {
-    const code = error.reason === 'timeout' ? ErrorCode.RequestTimeout : ErrorCode.ConnectionClosed;
+    const code = error.reason === 'timeout' ? WIRE_CODE.RequestTimeout : WIRE_CODE.ConnectionClosed;
     return wireError(code, error.message, { server: error.serverId, reason: error.reason });
   }
   if (error instanceof AllCandidatesFailedError) {

@@ -8,12 +8,8 @@
  * with this provider the downstream clients never build Ajv at all. The upstream Server uses its
  * validator for `elicitInput` only, so it builds Ajv only when an elicitation is checked.
  */
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
-import type {
-  JsonSchemaType,
-  JsonSchemaValidator,
-  jsonSchemaValidator,
-} from '@modelcontextprotocol/sdk/validation/types.js';
+import type { JsonSchemaType, JsonSchemaValidator, jsonSchemaValidator } from '@modelcontextprotocol/server';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 
 export class OnDemandSchemaValidator implements jsonSchemaValidator {
   private ajv: jsonSchemaValidator | undefined;

@@ -4,8 +4,8 @@
  * Protocol's own, one stdout write per event-loop turn however many replies it carries).
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { LineReader, LineWriter, parseMessage } from './json-lines.js';
 
 export class StdioServerTransport implements Transport {

@@ -174,6 +174,34 @@ describe('routing across replicas', () => {
         .structuredContent,
     );
   });
+
+  test('a call that reached a replica before it died is not repeated on the next (it may have run)', async () => {
+    await waitFor(async () => who(await whoami()).name === 'prod', 15_000, 'prod serving');
+    const health = async () =>
+      ((await c.client.callTool({ name: 'coordinator__health', arguments: {} })) as CallToolResult)
+        .structuredContent as { servers: Record<string, { restarts: number }> };
+    const labRestarts = (await health()).servers.lab!.restarts;
+    // `crash` is neither read-only nor idempotent: prod exits while it runs.
+    await assert.rejects(c.client.callTool({ name: 'odoo__crash', arguments: {} }), (error: unknown) => {
+      assert.ok(error instanceof McpError);
+      assert.equal(error.code, ErrorCode.InternalError);
+      assert.match(error.message, /may have run on prod, so it was not retried on another server/);
+      return true;
+    });
+    // lab never saw it: it would have crashed too.
+    assert.equal((await health()).servers.lab!.restarts, labRestarts);
+    assert.equal(
+      who(
+        await c.client.callTool({
+          name: 'odoo__whoami',
+          arguments: {},
+          _meta: { 'coordinator/target': 'lab' },
+        }),
+      ).name,
+      'lab',
+    );
+    await waitFor(async () => who(await whoami()).name === 'prod', 15_000, 'prod back');
+  });
 });
 
 describe('an explicit target that is down', () => {

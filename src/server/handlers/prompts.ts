@@ -1,27 +1,57 @@
-import { GetPromptRequestSchema, ListPromptsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { GetPromptResult } from '@modelcontextprotocol/server';
+import { tagAsker } from '../bridge.js';
 import { downstreamParams } from '../../router/forward.js';
 import { UnknownNameError } from '../../shared/errors.js';
 import { toMcpError } from '../../shared/mcp-errors.js';
-import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
+import { bridged } from '../bridge.js';
+import type { UpstreamContext } from '../context.js';
 
-export function registerPromptHandlers(ctx: UpstreamContext): void {
-  ctx.server.setRequestHandler(ListPromptsRequestSchema, (request) => {
+export function registerPromptHandlers(up: UpstreamContext): void {
+  const { server } = up.session;
+  server.setRequestHandler('prompts/list', (request) => {
     try {
-      const { page, nextCursor } = ctx.state.current.listPrompts(request.params?.cursor);
-      return nextCursor ? { prompts: page, nextCursor } : { prompts: page };
+      const { page, nextCursor } = up.state.current.listPrompts(request.params?.cursor);
+      return {
+        prompts: page,
+        ...(nextCursor && { nextCursor }),
+        ...(up.session.era === 'modern' && up.state.current.cacheHint('prompts')),
+      };
     } catch (error) {
       throw toMcpError(error);
     }
   });
 
-  ctx.server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+  server.setRequestHandler('prompts/get', async (request, ctx) => {
     try {
-      const route = await ctx.state.find((c) => c.resolvePrompt(request.params.name));
+      const route = await up.state.find((c) => c.resolvePrompt(request.params.name));
       if (!route) throw new UnknownNameError('prompt', request.params.name);
-      const params = downstreamParams({ ...request.params, name: route.originalName });
-      const relay = progressRelay(extra as HandlerExtra, request.params);
-      const outcome = await ctx.router.requestAny(route.members, { method: 'prompts/get', params }, relay);
-      return outcome.result as never;
+      const params = (extra: Record<string, unknown> = {}) =>
+        downstreamParams({ ...request.params, name: route.originalName, ...extra });
+      return (await bridged(
+        up,
+        ctx,
+        request.params,
+        async (forward) => {
+          const outcome = await up.router.requestAny(
+            route.members,
+            { method: 'prompts/get', params: params() },
+            forward,
+          );
+          return tagAsker(outcome.result, outcome.target);
+        },
+        (forward, retry) =>
+          up.router.request(
+            retry.serverId,
+            {
+              method: 'prompts/get',
+              params: params({
+                inputResponses: retry.inputResponses,
+                ...(retry.requestState !== undefined && { requestState: retry.requestState }),
+              }),
+            },
+            forward,
+          ),
+      )) as GetPromptResult;
     } catch (error) {
       throw toMcpError(error);
     }

@@ -1,86 +1,93 @@
-import {
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ReadResourceRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type ReadResourceResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ReadResourceResult, Result } from '@modelcontextprotocol/server';
 import type { ResourceRoute } from '../../catalog/types.js';
 import { downstreamParams } from '../../router/forward.js';
 import { UnknownNameError } from '../../shared/errors.js';
 import { toMcpError } from '../../shared/mcp-errors.js';
-import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
+import { bridged, tagAsker } from '../bridge.js';
+import type { UpstreamContext } from '../context.js';
 
-/** Upstream URIs the client subscribed to, by server and original URI, to map updates back. */
-export class Subscriptions {
-  private readonly byOrigin = new Map<string, string>();
-  add(route: ResourceRoute, exposedUri: string): void {
-    this.byOrigin.set(key(route.serverId, route.originalUri), exposedUri);
-  }
-  remove(route: ResourceRoute): void {
-    this.byOrigin.delete(key(route.serverId, route.originalUri));
-  }
-  exposed(serverId: string, originalUri: string): string | undefined {
-    return this.byOrigin.get(key(serverId, originalUri));
-  }
-}
-const key = (serverId: string, uri: string) => `${serverId}\u0000${uri}`;
-
-export function registerResourceHandlers(ctx: UpstreamContext, subscriptions: Subscriptions): void {
-  const { server } = ctx;
-  server.setRequestHandler(ListResourcesRequestSchema, (request) => {
+export function registerResourceHandlers(up: UpstreamContext): void {
+  const { server, subscriptions } = up.session;
+  const modern = up.session.era === 'modern';
+  server.setRequestHandler('resources/list', (request) => {
     try {
-      const { page, nextCursor } = ctx.state.current.listResources(request.params?.cursor);
-      return nextCursor ? { resources: page, nextCursor } : { resources: page };
+      const { page, nextCursor } = up.state.current.listResources(request.params?.cursor);
+      return {
+        resources: page,
+        ...(nextCursor && { nextCursor }),
+        ...(modern && up.state.current.cacheHint('resources')),
+      };
     } catch (error) {
       throw toMcpError(error);
     }
   });
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
+  server.setRequestHandler('resources/templates/list', (request) => {
     try {
-      const { page, nextCursor } = ctx.state.current.listResourceTemplates(request.params?.cursor);
-      return nextCursor ? { resourceTemplates: page, nextCursor } : { resourceTemplates: page };
+      const { page, nextCursor } = up.state.current.listResourceTemplates(request.params?.cursor);
+      return {
+        resourceTemplates: page,
+        ...(nextCursor && { nextCursor }),
+        ...(modern && up.state.current.cacheHint('resources')),
+      };
     } catch (error) {
       throw toMcpError(error);
     }
   });
 
   const resolve = async (uri: string): Promise<ResourceRoute> => {
-    const route = await ctx.state.find((c) => c.resolveResource(uri));
+    const route = await up.state.find((c) => c.resolveResource(uri));
     if (!route) throw new UnknownNameError('resource', uri);
     return route;
   };
-  const send = (route: ResourceRoute, method: string, params: Record<string, unknown>, extra: HandlerExtra) =>
-    ctx.router.request(
-      route.serverId,
-      { method, params: downstreamParams({ ...params, uri: route.originalUri }) },
-      progressRelay(extra, params),
-    );
 
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+  server.setRequestHandler('resources/read', async (request, ctx) => {
     try {
       const uri = request.params.uri;
       const route = await resolve(uri);
-      const result = (await send(
-        route,
-        'resources/read',
+      const params = (extra: Record<string, unknown> = {}) =>
+        downstreamParams({ ...request.params, uri: route.originalUri, ...extra });
+      const result = (await bridged(
+        up,
+        ctx,
         request.params,
-        extra as HandlerExtra,
+        async (forward) =>
+          tagAsker(
+            await up.router.request(route.serverId, { method: 'resources/read', params: params() }, forward),
+            route.serverId,
+          ),
+        (forward, retry) =>
+          up.router.request(
+            retry.serverId,
+            {
+              method: 'resources/read',
+              params: params({
+                inputResponses: retry.inputResponses,
+                ...(retry.requestState !== undefined && { requestState: retry.requestState }),
+              }),
+            },
+            forward,
+          ),
       )) as ReadResourceResult;
-      if (route.originalUri === uri) return result;
+      if (route.originalUri === uri || !Array.isArray(result.contents)) return withCache(up, result);
       // The client asked for a disambiguated URI: answer in the same terms.
       const mapUri = (u: string) => (u === route.originalUri ? uri : `${route.serverId}+${u}`);
-      return { ...result, contents: result.contents.map((c) => ({ ...c, uri: mapUri(c.uri) })) };
+      return withCache(up, {
+        ...result,
+        contents: result.contents.map((c) => ({ ...c, uri: mapUri(c.uri) })),
+      });
     } catch (error) {
       throw toMcpError(error);
     }
   });
 
-  server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
+  if (modern) return; // 2026-07-28 subscribes through subscriptions/listen (served by the entry)
+
+  server.setRequestHandler('resources/subscribe', async (request) => {
     try {
       const route = await resolve(request.params.uri);
-      await send(route, 'resources/subscribe', request.params, extra as HandlerExtra);
+      const d = up.downstream(route.serverId);
+      if (!d) throw new UnknownNameError('resource', request.params.uri);
+      await d.subscribe(route.originalUri, true, d.config.timeoutMs);
       subscriptions.add(route, request.params.uri);
       return {};
     } catch (error) {
@@ -88,14 +95,23 @@ export function registerResourceHandlers(ctx: UpstreamContext, subscriptions: Su
     }
   });
 
-  server.setRequestHandler(UnsubscribeRequestSchema, async (request, extra) => {
+  server.setRequestHandler('resources/unsubscribe', async (request) => {
     try {
       const route = await resolve(request.params.uri);
       subscriptions.remove(route);
-      await send(route, 'resources/unsubscribe', request.params, extra as HandlerExtra);
+      const d = up.downstream(route.serverId);
+      if (d && !up.hub.watches(route.serverId, route.originalUri)) {
+        await d.subscribe(route.originalUri, false, d.config.timeoutMs);
+      }
       return {};
     } catch (error) {
       throw toMcpError(error);
     }
   });
+}
+
+/** resources/read of a modern client carries the cache fields of its downstream (or none known). */
+function withCache(up: UpstreamContext, result: ReadResourceResult): ReadResourceResult {
+  if (up.session.era !== 'modern' || (result as Result).ttlMs !== undefined) return result;
+  return { ...result, ttlMs: 0, cacheScope: 'private' } as ReadResourceResult;
 }

@@ -1,18 +1,12 @@
-import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  ListToolsRequestSchema,
-  type CallToolResult,
-  type ListToolsResult,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import type { CallToolResult, ListToolsResult, Tool } from '@modelcontextprotocol/server';
 import type { RoutedCall } from '../../router/router.js';
-import { META_CONTEXT, META_TARGET } from '../../router/forward.js';
+import { META_CONTEXT, META_ROUTING, META_TARGET, downstreamParams } from '../../router/forward.js';
 import type { ListPage } from '../../catalog/types.js';
-import { InvalidArgumentError } from '../../shared/errors.js';
+import { InvalidArgumentError, UnknownNameError } from '../../shared/errors.js';
 import { toMcpError } from '../../shared/mcp-errors.js';
 import { withRawJson } from '../../shared/json-lines.js';
-import { progressRelay, type HandlerExtra, type UpstreamContext } from '../context.js';
+import { bridged } from '../bridge.js';
+import { envelopeOf, type UpstreamContext } from '../context.js';
 
 /** `_meta["coordinator/target"]` and `_meta["coordinator/context"]`, validated. */
 export function routingHints(meta: Record<string, unknown> | undefined): {
@@ -30,36 +24,52 @@ export function routingHints(meta: Record<string, unknown> | undefined): {
   return { target, context: context as Record<string, unknown> | undefined };
 }
 
-export function registerToolHandlers(ctx: UpstreamContext): void {
-  ctx.server.setRequestHandler(ListToolsRequestSchema, (request) => {
+export function registerToolHandlers(up: UpstreamContext): void {
+  const { server } = up.session;
+  server.setRequestHandler('tools/list', (request, ctx) => {
     try {
-      return listResult(ctx.state.current.listTools(request.params?.cursor));
+      if (up.session.era === 'modern') {
+        up.session.noteEnvelope(envelopeOf(ctx).capabilities, ctx.mcpReq.envelope as Record<string, unknown>);
+      }
+      return listResult(up.state.current.listTools(request.params?.cursor), up);
     } catch (error) {
       throw toMcpError(error);
     }
   });
 
-  // Registered on Protocol directly: the Server's own tools/call wrapper parses the whole request
-  // and then the whole result again with zod on every call, though the downstream's SDK already
-  // validated that result. We check the envelope here, once, and pass the result through.
-  Protocol.prototype.setRequestHandler.call(
-    ctx.server,
-    ToolsCallEnvelope,
-    async (request: { params: unknown }, extra: unknown) => {
-      try {
-        const { name, arguments: args, ...rest } = callParams(request.params);
-        return await dispatchToolCall(ctx, {
-          name,
-          arguments: args,
-          params: rest,
-          ...routingHints(rest._meta as Record<string, unknown> | undefined),
-          forward: progressRelay(extra as HandlerExtra, rest),
-        });
-      } catch (error) {
-        throw toMcpError(error);
-      }
-    },
-  );
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    try {
+      const { name, arguments: args, ...rest } = callParams(request.params);
+      const hints = routingHints(rest._meta as Record<string, unknown> | undefined);
+      return (await bridged(
+        up,
+        ctx,
+        rest as { _meta?: Record<string, unknown> },
+        (forward) =>
+          dispatchToolCall(
+            up,
+            { name, arguments: args, params: rest, ...hints, forward },
+            { agentId: up.session.agentId },
+          ),
+        async (forward, retry) => {
+          const route = up.state.current.resolveTool(name);
+          if (!route || route.builtin) throw new UnknownNameError('tool', name);
+          const params = downstreamParams({
+            ...rest,
+            name: route.originalName,
+            arguments: args,
+            inputResponses: retry.inputResponses,
+            ...(retry.requestState !== undefined && { requestState: retry.requestState }),
+          });
+          const result = await up.router.request(retry.serverId, { method: 'tools/call', params }, forward);
+          const routing = { target: retry.serverId, reason: 'input_required retry', attempts: [] };
+          return { ...result, _meta: { ...result._meta, [META_ROUTING]: routing } };
+        },
+      )) as CallToolResult;
+    } catch (error) {
+      throw toMcpError(error);
+    }
+  });
 }
 
 /**
@@ -68,7 +78,12 @@ export function registerToolHandlers(ctx: UpstreamContext): void {
  */
 const listResults = new WeakMap<ListPage<Tool>, ListToolsResult>();
 
-function listResult(page: ListPage<Tool>): ListToolsResult {
+function listResult(page: ListPage<Tool>, up: UpstreamContext): ListToolsResult {
+  // Modern clients get the cache fields (their own object: the legacy one is shared).
+  if (up.session.era === 'modern') {
+    const { page: tools, nextCursor } = page;
+    return { tools, ...(nextCursor && { nextCursor }), ...up.state.current.cacheHint('tools') };
+  }
   let result = listResults.get(page);
   if (!result) {
     const { page: tools, nextCursor } = page;
@@ -77,8 +92,6 @@ function listResult(page: ListPage<Tool>): ListToolsResult {
   }
   return result;
 }
-
-const ToolsCallEnvelope = z.object({ method: z.literal('tools/call'), params: z.unknown() });
 
 /** `params` of tools/call: a string name and, when present, an object of arguments. */
 function callParams(
@@ -100,11 +113,12 @@ function callParams(
 export async function dispatchToolCall(
   ctx: Pick<UpstreamContext, 'state' | 'builtins' | 'router'>,
   call: RoutedCall,
+  caller: { agentId?: string } = {},
 ): Promise<CallToolResult> {
   const route = ctx.state.current.resolveTool(call.name);
   if (route?.builtin) {
     const tool = ctx.builtins.get(route.originalName);
-    if (tool) return tool.handler(call.arguments ?? {}, { signal: call.forward?.signal });
+    if (tool) return tool.handler(call.arguments ?? {}, { signal: call.forward?.signal, ...caller });
   }
   // Resolved once here; the router looks again only for a name that is not known yet.
   return ctx.router.callTool(call, route);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import { buildCatalog, catalogSource, namespaceOptions, type Catalog } from '../../../src/catalog/index.js';
 import { InvalidArgumentError } from '../../../src/shared/errors.js';
 import { NS, prompt, source, tool } from './snapshots.js';
@@ -405,6 +405,8 @@ describe('catalogSource / namespaceOptions', () => {
       env: {},
       enabled: true,
       timeoutMs: 1000,
+      connectTimeoutMs: 30_000,
+      protocol: 'auto' as const,
       startup: 'eager' as const,
       prefix: '',
       group: 'g',

@@ -1,5 +1,10 @@
 /** Small builders of downstream snapshots for the catalog tests. */
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  Prompt,
+  Resource,
+  ResourceTemplateType as ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/server';
 import type { DownstreamSnapshot } from '../../../src/downstream/types.js';
 import type { CatalogSource, NamespaceOptions } from '../../../src/catalog/index.js';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
 import type { Clock } from '../../../src/shared/clock.js';
 import type { DownstreamSnapshot } from '../../../src/downstream/types.js';
 import { TransportFailureError } from '../../../src/shared/errors.js';
-import { isAlive, recorder, statusLog, stdio, waitFor, withPool } from './helpers.js';
+import { isAlive, statusLog, stdio, waitFor, withPool } from './helpers.js';
 
 const FIXTURE_TOOLS = ['echo', 'sleep', 'whoami', 'fail', 'crash', 'hang', 'add_tool', 'progress'];
 
@@ -101,8 +101,8 @@ describe('SupervisedDownstream over stdio', () => {
       const client = await crashy.whenReady(10_000);
       const log = statusLog(crashy);
       await assert.rejects(client.callTool({ name: 'crash' }), (error: unknown) => {
-        assert.ok(error instanceof McpError);
-        assert.equal(error.code, ErrorCode.ConnectionClosed);
+        assert.ok(error instanceof SdkError);
+        assert.equal(error.code, SdkErrorCode.ConnectionClosed);
         return true;
       });
       const next = await crashy.whenReady(10_000);
@@ -137,22 +137,19 @@ describe('SupervisedDownstream over stdio', () => {
       const hangs = pool.get('hangs')!;
       pool.startAll();
       const client = await hangs.whenReady(10_000);
-      await assert.rejects(
-        client.callTool({ name: 'hang' }, undefined, { timeout: 200 }),
-        (error: unknown) => {
-          assert.ok(error instanceof McpError);
-          assert.equal(error.code, ErrorCode.RequestTimeout);
-          return true;
-        },
-      );
+      await assert.rejects(client.callTool({ name: 'hang' }, { timeout: 200 }), (error: unknown) => {
+        assert.ok(error instanceof SdkError);
+        assert.equal(error.code, SdkErrorCode.RequestTimeout);
+        return true;
+      });
       assert.equal(hangs.status, 'connected');
       const echoed = await client.callTool({ name: 'echo', arguments: { text: 'still here' } });
       assert.deepEqual(echoed.content, [{ type: 'text', text: 'still here' }]);
     });
   });
 
-  it('an initialize that never answers fails the attempt after timeoutMs', async () => {
-    await withPool([['mute', stdio(['--start-delay', '60000'], { timeoutMs: 300 })]], async (pool) => {
+  it('an initialize that never answers fails the attempt after connectTimeoutMs', async () => {
+    await withPool([['mute', stdio(['--start-delay', '60000'], { connectTimeoutMs: 300 })]], async (pool) => {
       const mute = pool.get('mute')!;
       pool.startAll();
       await waitFor(() => mute.lastError !== undefined, 5_000, 'first failure');
@@ -245,19 +242,16 @@ describe('SupervisedDownstream over stdio', () => {
     });
   });
 
-  it('declares no capability the upstream client lacks: undeclared requests never reach the hooks', async () => {
-    await withPool(
-      [['asker', stdio(['--introspect'])]],
-      async (pool, recorded) => {
-        pool.startAll();
-        const client = await pool.get('asker')!.whenReady(10_000);
-        const roots = await client.callTool({ name: 'roots' });
-        assert.equal(roots.isError, true);
-        assert.deepEqual(recorded.requests, []);
-      },
-      {},
-      recorder({}),
-    );
+  it('declares a fixed set of client capabilities; a downstream request reaches the hooks with its server id', async () => {
+    await withPool([['asker', stdio(['--introspect'])]], async (pool, recorded) => {
+      pool.startAll();
+      const client = await pool.get('asker')!.whenReady(10_000);
+      const roots = await client.callTool({ name: 'roots' });
+      assert.notEqual(roots.isError, true);
+      assert.equal(recorded.requests.length, 1);
+      assert.equal(recorded.requests[0]!.id, 'asker');
+      assert.equal(recorded.requests[0]!.request.method, 'roots/list');
+    });
   });
 
   it('measures whenReady deadlines on the injected clock', async () => {

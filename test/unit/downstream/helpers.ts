@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { ClientCapabilities, Notification, Request } from '@modelcontextprotocol/sdk/types.js';
+import type { Notification, Request } from '@modelcontextprotocol/server';
 import {
   type RemoteServerConfig,
   remoteServerSchema,
@@ -46,14 +46,13 @@ export interface Recorded {
   stderr: Array<{ id: string; line: string }>;
 }
 
-/** Hooks that record what reaches them; the declared client capabilities are the argument. */
-export function recorder(capabilities: ClientCapabilities = { roots: { listChanged: true } }): Recorded {
+/** Hooks that record what reaches them. */
+export function recorder(): Recorded {
   const recorded: Recorded = {
     notifications: [],
     requests: [],
     stderr: [],
     hooks: {
-      clientCapabilities: () => capabilities,
       onRequest: async (id, request) => {
         recorded.requests.push({ id, request });
         return { roots: [] };

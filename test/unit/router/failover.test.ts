@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { runWithFailover } from '../../../src/router/failover.js';
-import { AllCandidatesFailedError, TransportFailureError } from '../../../src/shared/errors.js';
+import {
+  AllCandidatesFailedError,
+  MayHaveRunError,
+  TransportFailureError,
+} from '../../../src/shared/errors.js';
 
 const down = (id: string) =>
   new TransportFailureError(id, 'closed', `${id}: connection closed during the call`);
@@ -30,7 +34,7 @@ describe('runWithFailover', () => {
 
   test('any other error is final: the call may already have had side effects', async () => {
     const tried: string[] = [];
-    const invalid = new McpError(ErrorCode.InvalidParams, 'bad arguments');
+    const invalid = new ProtocolError(ProtocolErrorCode.InvalidParams, 'bad arguments');
     await assert.rejects(
       runWithFailover(
         ['a', 'b'],
@@ -43,6 +47,42 @@ describe('runWithFailover', () => {
       (e) => e === invalid,
     );
     assert.deepEqual(tried, ['a']);
+  });
+
+  test('a request that reached a server before it failed is not repeated elsewhere unless it may be', async () => {
+    const sentThenClosed = (id: string) => {
+      const error = down(id);
+      error.sent = true;
+      return error;
+    };
+    const tried: string[] = [];
+    await assert.rejects(
+      runWithFailover(
+        ['a', 'b'],
+        async (id) => {
+          tried.push(id);
+          throw sentThenClosed(id);
+        },
+        always,
+      ),
+      (e: unknown) => {
+        assert.ok(e instanceof MayHaveRunError);
+        assert.equal(e.serverId, 'a');
+        assert.match(e.message, /may have run on a, so it was not retried/);
+        return true;
+      },
+    );
+    assert.deepEqual(tried, ['a']);
+
+    const out = await runWithFailover(
+      ['a', 'b'],
+      async (id) => {
+        if (id === 'a') throw sentThenClosed(id);
+        return id;
+      },
+      { ...always, mayRepeat: (id) => id === 'a' },
+    );
+    assert.equal(out.target, 'b');
   });
 
   test('a result is final, even an isError one', async () => {

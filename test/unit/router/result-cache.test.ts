@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { ResultCache } from '../../../src/router/result-cache.js';
 
 const ok = (text: string): CallToolResult => ({ content: [{ type: 'text', text }] });

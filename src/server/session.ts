@@ -1,0 +1,87 @@
+/**
+ * One upstream client: its server instance (built by the factory), its era, its agent, what it
+ * declared it can do, what it subscribed to, its log level. The process-wide parts (pool, catalog,
+ * router, coordination) live in the core; everything here belongs to this client alone.
+ */
+import type { ClientCapabilities, LoggingLevel, Server } from '@modelcontextprotocol/server';
+import type { ResourceRoute } from '../catalog/types.js';
+
+export type SessionEra = 'legacy' | 'modern';
+
+/** Upstream URIs the client subscribed to (legacy `resources/subscribe`), to map updates back. */
+export class Subscriptions {
+  private readonly byOrigin = new Map<string, string>();
+  add(route: ResourceRoute, exposedUri: string): void {
+    this.byOrigin.set(key(route.serverId, route.originalUri), exposedUri);
+  }
+  remove(route: ResourceRoute): void {
+    this.byOrigin.delete(key(route.serverId, route.originalUri));
+  }
+  exposed(serverId: string, originalUri: string): string | undefined {
+    return this.byOrigin.get(key(serverId, originalUri));
+  }
+  routes(): Array<{ serverId: string; originalUri: string }> {
+    return [...this.byOrigin.keys()].map((k) => {
+      const [serverId, originalUri] = k.split('\u0000') as [string, string];
+      return { serverId, originalUri };
+    });
+  }
+}
+const key = (serverId: string, uri: string) => `${serverId}\u0000${uri}`;
+
+export interface SessionIdentity {
+  /** Unique in this process; part of every requestState this session is handed. */
+  id: string;
+  era: SessionEra;
+  /** $MCP_AGENT_ID, else derived from the client's name once known. */
+  agentId: string;
+}
+
+export class UpstreamSession {
+  readonly subscriptions = new Subscriptions();
+  /** legacy: `logging/setLevel`; modern clients say it per request. */
+  logLevel: LoggingLevel | undefined;
+  /** legacy: after `notifications/initialized`; modern: from the first request. */
+  ready = false;
+  /** modern: called with the first request's envelope (to learn who the client is). */
+  onFirstRequest: ((envelope: Record<string, unknown> | undefined) => void) | undefined;
+  /** modern: the capabilities of the latest request's envelope. */
+  private envelopeCapabilities: ClientCapabilities | undefined;
+  private closed = false;
+
+  constructor(
+    readonly identity: SessionIdentity,
+    readonly server: Server,
+  ) {}
+
+  get id(): string {
+    return this.identity.id;
+  }
+  get era(): SessionEra {
+    return this.identity.era;
+  }
+  get agentId(): string {
+    return this.identity.agentId;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** What this client declared: at `initialize` (legacy) or on its latest request (modern). */
+  capabilities(): ClientCapabilities {
+    if (this.era === 'legacy') return this.server.getClientCapabilities() ?? {};
+    return this.envelopeCapabilities ?? {};
+  }
+
+  noteEnvelope(capabilities: ClientCapabilities | undefined, envelope?: Record<string, unknown>): void {
+    const first = this.onFirstRequest;
+    this.onFirstRequest = undefined;
+    first?.(envelope);
+    if (capabilities) this.envelopeCapabilities = capabilities;
+    this.ready = true;
+  }
+
+  markClosed(): void {
+    this.closed = true;
+  }
+}
