@@ -2,7 +2,13 @@
  * Send one request to one downstream and classify what comes back. The only place a
  * downstream call is made, so timeouts, progress relay, cancellation and error mapping live here.
  */
-import { type Result, SdkError, SdkErrorCode } from '@modelcontextprotocol/server';
+import {
+  LOG_LEVEL_META_KEY,
+  type Result,
+  SdkError,
+  SdkErrorCode,
+  SERVER_INFO_META_KEY,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Downstream } from '../downstream/types.js';
 import { TransportFailureError } from '../shared/errors.js';
@@ -31,6 +37,8 @@ export interface ForwardContext {
   track?: (serverId: string) => () => void;
   /** A modern downstream's `input_required` comes back as the result instead of failing. */
   allowInputRequired?: boolean;
+  /** The log level the caller asked for, put on the envelope of a request to a modern downstream. */
+  logLevel?: string;
 }
 
 export interface OutgoingRequest {
@@ -64,31 +72,67 @@ export async function forward(
   const { progressToken, sendProgress } = context;
   const untrack = context.track?.(downstream.id);
   try {
-    return await client.request(request as never, AlreadyValidated, {
+    const modern = client.getProtocolEra() === 'modern';
+    const outgoing = modern && context.logLevel ? withLogLevel(request, context.logLevel) : request;
+    const result = await client.request(outgoing as never, AlreadyValidated, {
       signal: context.signal,
       timeout,
       resetTimeoutOnProgress: true,
-      allowInputRequired: context.allowInputRequired && client.getProtocolEra() === 'modern',
+      allowInputRequired: context.allowInputRequired && modern,
       onprogress:
         progressToken !== undefined && sendProgress
           ? (p: ProgressParams) => void sendProgress({ ...p, progressToken }).catch(() => {})
           : undefined,
     });
+    return withoutPeerInfo(result);
   } catch (error) {
     const failure = classify(downstream.id, error, context.signal);
-    // The client was connected: the request was written, and may have run.
-    if (failure instanceof TransportFailureError) failure.sent = true;
+    // Unless the client never got to write it, the request reached the server and may have run.
+    if (failure instanceof TransportFailureError) failure.sent = !notWritten(error);
     throw failure;
   } finally {
     untrack?.();
   }
 }
 
+function withLogLevel(request: OutgoingRequest, level: string): OutgoingRequest {
+  const meta = {
+    ...(request.params?._meta as Record<string, unknown> | undefined),
+    [LOG_LEVEL_META_KEY]: level,
+  };
+  return { ...request, params: { ...request.params, _meta: meta } };
+}
+
+function notWritten(error: unknown): boolean {
+  return (
+    error instanceof SdkError &&
+    (error.code === SdkErrorCode.NotConnected || error.code === SdkErrorCode.SendFailed)
+  );
+}
+
+/**
+ * A modern downstream stamps its own serverInfo on every result's `_meta`; upstream the server is
+ * the coordinator, which stamps its own. Everything else in `_meta` passes through.
+ */
+function withoutPeerInfo(result: Result): Result {
+  const meta = result._meta as Record<string, unknown> | undefined;
+  if (!meta || !(SERVER_INFO_META_KEY in meta)) return result;
+  const { [SERVER_INFO_META_KEY]: _dropped, ...rest } = meta;
+  const out = { ...result };
+  if (Object.keys(rest).length > 0) out._meta = rest;
+  else delete out._meta;
+  return out;
+}
+
 /** Connection-level failures become TransportFailureError (may fail over); the rest stay final. */
 export function classify(serverId: string, error: unknown, signal?: AbortSignal): unknown {
   if (signal?.aborted) return error;
   if (error instanceof SdkError) {
-    if (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected) {
+    if (
+      error.code === SdkErrorCode.ConnectionClosed ||
+      error.code === SdkErrorCode.NotConnected ||
+      error.code === SdkErrorCode.SendFailed
+    ) {
       return new TransportFailureError(serverId, 'closed', `${serverId}: connection closed during the call`, {
         cause: error,
       });

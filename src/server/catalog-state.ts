@@ -4,6 +4,7 @@
  * is told exactly which lists changed.
  */
 import { EventEmitter } from 'node:events';
+import type { CacheHint, CachedList } from '../catalog/cache-hint.js';
 import type { Tool } from '@modelcontextprotocol/server';
 import { catalogDiff } from '../catalog/diff.js';
 import { catalogSource } from '../catalog/from-config.js';
@@ -53,6 +54,17 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
 
   get current(): Catalog {
     return this.catalog;
+  }
+
+  /**
+   * The cache fields of a merged list for modern clients. While any server is not connected
+   * (starting, restarting, down, idle) the list can change without the servers' own ttl saying
+   * so: nothing may be cached then.
+   */
+  cacheHint(list: CachedList): CacheHint {
+    if (this.options.pool.all().some((d) => d.status !== 'connected'))
+      return { ttlMs: 0, cacheScope: 'private' };
+    return this.catalog.cacheHint(list);
   }
 
   /** True while an eager server is starting for the first time (its names may still appear). */

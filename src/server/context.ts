@@ -66,5 +66,8 @@ export function forwardContext(
     sendProgress: (p) => ctx.mcpReq.notify({ method: 'notifications/progress', params: p }),
     track: (serverId) => upstream.hub.track(serverId, tracked),
     allowInputRequired: true,
+    // A modern downstream hears a log level only on a request: the request's own (modern client),
+    // or what a legacy client set with logging/setLevel.
+    logLevel: upstream.session.era === 'modern' ? envelopeOf(ctx).logLevel : upstream.session.logLevel,
   };
 }

@@ -9,16 +9,28 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import {
+  Client as V2Client,
+  type ClientCapabilities as V2ClientCapabilities,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport as V2StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MAIN = join(ROOT, 'dist/main.js');
 export const FIXTURE = join(ROOT, 'test/fixtures/tool-server.mjs');
+export const MODERN_FIXTURE = join(ROOT, 'test/fixtures/modern-server.mjs');
 export const NODE_MODULES = join(ROOT, 'node_modules');
 
 /** A stdio server entry for the fixture tool server (extra flags after the name). */
 export const fixtureServer = (name: string, ...extra: string[]) => ({
   command: process.execPath,
   args: [FIXTURE, '--name', name, ...extra],
+});
+
+/** A stdio server entry for the v2 fixture: modern-only unless `--legacy serve` is among the flags. */
+export const modernServer = (name: string, ...extra: string[]) => ({
+  command: process.execPath,
+  args: [MODERN_FIXTURE, '--name', name, ...extra],
 });
 
 export const everythingServer = () => ({
@@ -135,4 +147,57 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+export interface StartedV2 {
+  client: V2Client;
+  stderr(): string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+export interface StartV2Options {
+  /** `modern` pins 2026-07-28; `legacy` is the v2 client's initialize path; `auto` probes. */
+  era?: 'modern' | 'legacy' | 'auto';
+  capabilities?: V2ClientCapabilities;
+  env?: Record<string, string>;
+  clientName?: string;
+  /** Answer input_required by hand (the test sees it) instead of the SDK's auto-fulfil loop. */
+  manualInput?: boolean;
+  setup?: (client: V2Client) => void;
+}
+
+/** The built coordinator driven by the v2 SDK's Client, of either era. */
+export async function startV2(configFile: string, options: StartV2Options = {}): Promise<StartedV2> {
+  const transport = new V2StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN, 'serve', '--config', configFile],
+    env: { ...(process.env as Record<string, string>), MCP_COORDINATOR_LOG_LEVEL: 'debug', ...options.env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const era = options.era ?? 'modern';
+  const client = new V2Client(
+    { name: options.clientName ?? 'integration-test-v2', version: '2.0.0' },
+    {
+      capabilities: options.capabilities ?? {},
+      versionNegotiation: {
+        mode: era === 'modern' ? { pin: '2026-07-28' } : era === 'auto' ? 'auto' : 'legacy',
+      },
+      ...(options.manualInput && { inputRequired: { autoFulfill: false } }),
+    },
+  );
+  options.setup?.(client);
+  await client.connect(transport);
+  return {
+    client,
+    stderr: () => stderr,
+    pid: transport.pid!,
+    close: async () => {
+      await client.close().catch(() => {});
+    },
+  };
 }

@@ -14,7 +14,7 @@ export function registerPromptHandlers(up: UpstreamContext): void {
       return {
         prompts: page,
         ...(nextCursor && { nextCursor }),
-        ...(up.session.era === 'modern' && up.state.current.cacheHint('prompts')),
+        ...(up.session.era === 'modern' && up.state.cacheHint('prompts')),
       };
     } catch (error) {
       throw toMcpError(error);

@@ -15,7 +15,7 @@ export function registerResourceHandlers(up: UpstreamContext): void {
       return {
         resources: page,
         ...(nextCursor && { nextCursor }),
-        ...(modern && up.state.current.cacheHint('resources')),
+        ...(modern && up.state.cacheHint('resources')),
       };
     } catch (error) {
       throw toMcpError(error);
@@ -27,7 +27,7 @@ export function registerResourceHandlers(up: UpstreamContext): void {
       return {
         resourceTemplates: page,
         ...(nextCursor && { nextCursor }),
-        ...(modern && up.state.current.cacheHint('resources')),
+        ...(modern && up.state.cacheHint('resources')),
       };
     } catch (error) {
       throw toMcpError(error);

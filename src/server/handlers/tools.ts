@@ -82,7 +82,7 @@ function listResult(page: ListPage<Tool>, up: UpstreamContext): ListToolsResult 
   // Modern clients get the cache fields (their own object: the legacy one is shared).
   if (up.session.era === 'modern') {
     const { page: tools, nextCursor } = page;
-    return { tools, ...(nextCursor && { nextCursor }), ...up.state.current.cacheHint('tools') };
+    return { tools, ...(nextCursor && { nextCursor }), ...up.state.cacheHint('tools') };
   }
   let result = listResults.get(page);
   if (!result) {
