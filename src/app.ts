@@ -29,7 +29,7 @@ import { applyLogLevel } from './server/handlers/misc.js';
 import { SessionHub } from './server/hub.js';
 import { RequestStateSealer } from './server/request-state.js';
 import type { SessionEra, UpstreamSession } from './server/session.js';
-import { SERVER_INFO, sessionFactory } from './server/upstream.js';
+import { SERVER_INFO, sessionFactory, type SessionBinding } from './server/upstream.js';
 import type { Logger } from './shared/logger.js';
 
 export interface AppOptions {
@@ -57,7 +57,7 @@ export function routingPolicy(config: Config): RoutingPolicy {
 export class App {
   readonly hub: SessionHub;
   /** A new client of either era: its session (and server instance). */
-  readonly newSession: (era: SessionEra) => UpstreamSession;
+  readonly newSession: (era: SessionEra, binding?: SessionBinding) => UpstreamSession;
   readonly pool: DownstreamPool;
   readonly state: CatalogState;
   readonly router: Router;
@@ -127,7 +127,9 @@ export class App {
         onRequest: (id, request, signal) => hub.onDownstreamRequest(id, request, signal),
         onNotification: (id, notification) =>
           hub.onDownstreamNotification(id, notification, (session, uri) =>
-            session.era === 'legacy' ? session.subscriptions.exposed(id, uri) : this.exposedUri(id, uri),
+            session.era === 'legacy'
+              ? session.subscriptions.exposed(id, uri)
+              : (session.subscriptions.exposed(id, uri) ?? this.exposedUri(id, uri)),
           ),
       },
       priorEra: (id, server) => {
@@ -349,6 +351,7 @@ export class App {
         tools: d.snapshot.tools.map((t) => t.name),
         status: d.status,
         transport: d.transport,
+        era: d.era ?? null,
       })
       .catch((error) => this.options.logger.debug('registry not updated', { error }));
   }

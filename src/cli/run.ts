@@ -6,6 +6,8 @@ import { EarlyChildren } from '../downstream/early.js';
 import { ConfigError, bareMessage } from '../shared/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../shared/logger.js';
 import { StdioServerTransport } from '../shared/stdio-server-transport.js';
+import { tapIncoming } from '../server/listen-tap.js';
+import type { UpstreamSession } from '../server/session.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedArgs } from './args.js';
 import { installLifecycle } from './lifecycle.js';
 import { printLine } from './output.js';
@@ -122,8 +124,10 @@ async function serve(
   app.startDownstreams(warm ? { cachedAfterMs: WARM_START_DELAY_MS } : {});
   const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
   // Both eras: an `initialize` pins a legacy session, an enveloped request a modern one.
-  serveStdio(({ era }) => app.newSession(era).server, {
-    transport: new StdioServerTransport(),
+  let session: UpstreamSession | undefined;
+  const transport = tapIncoming(new StdioServerTransport(), (message) => session?.onIncoming?.(message));
+  serveStdio(({ era }) => (session = app.newSession(era)).server, {
+    transport,
     onerror: (error) => logger.debug('stdio', { error: error.message }),
   });
   app.watchConfig(env);

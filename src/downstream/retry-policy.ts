@@ -61,7 +61,7 @@ export function attemptFailure(serverId: string, timeoutMs: number, error: unkno
     const detail = `no answer to initialize or a list request within ${timeoutMs} ms`;
     return new TransportFailureError(serverId, 'timeout', `${serverId}: ${detail}`, { cause: error });
   }
-  return new TransportFailureError(serverId, 'closed', `${serverId}: ${describeError(error)}`, {
-    cause: error,
-  });
+  const detail = describeError(error);
+  const message = detail.startsWith(`${serverId}: `) ? detail : `${serverId}: ${detail}`;
+  return new TransportFailureError(serverId, 'closed', message, { cause: error });
 }

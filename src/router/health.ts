@@ -9,7 +9,7 @@
  */
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { DownstreamPool } from '../downstream/pool.js';
-import type { Downstream, DownstreamStatus, TransportKind } from '../downstream/types.js';
+import type { Downstream, DownstreamStatus, Era, TransportKind } from '../downstream/types.js';
 import { bareMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { type BreakerState, CircuitBreaker } from './breaker.js';
@@ -28,6 +28,10 @@ export type RedisHealth = 'connected' | 'disconnected' | 'disabled';
 export interface ServerHealth {
   status: HealthStatus;
   transport: TransportKind;
+  /** The server's MCP era, once known (null before its first connection). */
+  era: Era | null;
+  /** Set when the era had to be corrected (a server that claimed modern but failed as modern). */
+  eraNote?: string;
   tools: number;
   restarts: number;
   lastError: string | null;
@@ -155,6 +159,8 @@ export class HealthMonitor {
     return {
       status: tracked.status,
       transport: downstream.transport,
+      era: downstream.era ?? null,
+      ...(downstream.eraNote && { eraNote: downstream.eraNote }),
       tools: downstream.snapshot?.tools.length ?? 0,
       restarts: downstream.restarts,
       lastError: tracked.lastError ?? downstream.lastError ?? null,

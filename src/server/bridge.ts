@@ -56,13 +56,13 @@ export async function bridged(
   }
   if (state?.k === 'x') {
     const exchange = up.exchanges.get(state.x);
-    if (!exchange || exchange.owner !== session.id || exchange.settled) {
+    if (!exchange || exchange.owner !== session.caller || exchange.settled) {
       throw new InvalidArgumentError(
         'inputResponses answer an exchange that no longer exists (the call ended or timed out); call again',
       );
     }
     exchange.answer(ctx.mcpReq.inputResponses);
-    return step(up, exchange);
+    return step(up, exchange, ctx.mcpReq.signal);
   }
   const origin: CallOrigin = { session, ctx, logLevel: envelope.logLevel };
   const forward = forwardContext(up, ctx, params, origin);
@@ -79,21 +79,34 @@ export async function bridged(
   if (up.exchanges.size >= MAX_EXCHANGES) {
     throw new InvalidArgumentError(`too many calls are waiting for their clients' input (${MAX_EXCHANGES})`);
   }
-  const exchange = new Exchange<Result>(randomUUID(), session.id, 'input');
+  const exchange = new Exchange<Result>(randomUUID(), session.caller, 'input');
+  forward.signal = exchange.controller.signal;
   origin.exchange = exchange as Exchange<unknown>;
   up.exchanges.set(exchange.id, exchange as Exchange<unknown>);
-  exchange.attach(work());
-  return step(up, exchange);
+  // The call is bounded by its server's timeoutMs, answered or not: once it ends, its exchange
+  // goes (a client still waiting in step() gets the outcome; a late retry a clear error).
+  const call = work();
+  exchange.attach(call);
+  call.then(
+    () => up.exchanges.delete(exchange.id),
+    () => up.exchanges.delete(exchange.id),
+  );
+  return step(up, exchange, ctx.mcpReq.signal);
 }
 
 /** The next thing a modern client hears: the outcome, or the questions of this round. */
-async function step(up: UpstreamContext, exchange: Exchange<unknown>): Promise<Result> {
+async function step(up: UpstreamContext, exchange: Exchange<unknown>, signal: AbortSignal): Promise<Result> {
+  // The client cancelling the request that waits here cancels the call.
+  const cancel = () => exchange.controller.abort(signal.reason);
+  signal.addEventListener('abort', cancel, { once: true });
   let next;
   try {
     next = await exchange.next();
   } catch (error) {
     up.exchanges.delete(exchange.id);
     throw error;
+  } finally {
+    signal.removeEventListener('abort', cancel);
   }
   if (next.done) {
     up.exchanges.delete(exchange.id);
@@ -101,7 +114,7 @@ async function step(up: UpstreamContext, exchange: Exchange<unknown>): Promise<R
   }
   return inputRequired({
     inputRequests: next.inputRequests as unknown as InputRequests,
-    requestState: up.sealer.seal({ k: 'x', x: exchange.id }, up.session.id),
+    requestState: up.sealer.seal({ k: 'x', x: exchange.id }, up.session.caller),
   }) as unknown as Result;
 }
 
@@ -114,7 +127,7 @@ function passOn(up: UpstreamContext, result: Result): Result {
     ...(result.inputRequests && { inputRequests: result.inputRequests }),
     requestState: up.sealer.seal(
       { k: 'p', d: serverId, ...(result.requestState !== undefined && { rs: result.requestState }) },
-      up.session.id,
+      up.session.caller,
     ),
   }) as unknown as Result;
 }

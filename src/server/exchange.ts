@@ -19,6 +19,12 @@ export type ExchangeStep<R> =
   { done: true; result: R } | { done: false; inputRequests: Record<string, Request> };
 
 export class Exchange<R> {
+  /**
+   * Ends the call: the client cancelled a request that was waiting on it. The call is not tied to
+   * the signal of the request that started it — that request is answered (input_required) long
+   * before the call ends, and on stateless HTTP its instance closes right after.
+   */
+  readonly controller = new AbortController();
   private readonly asks = new Map<string, Ask>();
   private outcome: { ok: true; value: R } | { ok: false; error: unknown } | undefined;
   private wake: (() => void) | undefined;

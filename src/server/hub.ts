@@ -12,7 +12,7 @@ import type {
   Result,
   ServerContext,
 } from '@modelcontextprotocol/server';
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, SUBSCRIPTION_ID_META_KEY } from '@modelcontextprotocol/server';
 import type { Logger } from '../shared/logger.js';
 import type { Exchange } from './exchange.js';
 import type { UpstreamSession } from './session.js';
@@ -152,7 +152,9 @@ export class SessionHub {
       for (const session of this.sessions) {
         const exposed = exposedUri(session, uri);
         if (!exposed || !session.ready) continue;
-        this.send(session.server.sendResourceUpdated({ ...notification.params, uri: exposed }));
+        this.send(
+          session.server.sendResourceUpdated({ ...withoutSubscriptionId(notification.params), uri: exposed }),
+        );
       }
       return;
     }
@@ -189,4 +191,12 @@ export class SessionHub {
 
 function refusal(message: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InvalidRequest, message);
+}
+
+/** A downstream's own listen stream id means nothing upstream (the client's stream gets its own). */
+function withoutSubscriptionId(params: Record<string, unknown> | undefined): Record<string, unknown> {
+  const meta = params?._meta as Record<string, unknown> | undefined;
+  if (!meta || !(SUBSCRIPTION_ID_META_KEY in meta)) return { ...params };
+  const { [SUBSCRIPTION_ID_META_KEY]: _dropped, ...rest } = meta;
+  return { ...params, _meta: rest };
 }

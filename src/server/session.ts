@@ -3,7 +3,7 @@
  * declared it can do, what it subscribed to, its log level. The process-wide parts (pool, catalog,
  * router, coordination) live in the core; everything here belongs to this client alone.
  */
-import type { ClientCapabilities, LoggingLevel, Server } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, JSONRPCMessage, LoggingLevel, Server } from '@modelcontextprotocol/server';
 import type { ResourceRoute } from '../catalog/types.js';
 
 export type SessionEra = 'legacy' | 'modern';
@@ -30,8 +30,13 @@ export class Subscriptions {
 const key = (serverId: string, uri: string) => `${serverId}\u0000${uri}`;
 
 export interface SessionIdentity {
-  /** Unique in this process; part of every requestState this session is handed. */
+  /** Unique in this process. */
   id: string;
+  /**
+   * Who the client is for requestState and parked exchanges: the connection on stdio (the session
+   * id), the authenticated principal over stateless HTTP, where every request has a new session.
+   */
+  caller: string;
   era: SessionEra;
   /** $MCP_AGENT_ID, else derived from the client's name once known. */
   agentId: string;
@@ -45,6 +50,8 @@ export class UpstreamSession {
   ready = false;
   /** modern: called with the first request's envelope (to learn who the client is). */
   onFirstRequest: ((envelope: Record<string, unknown> | undefined) => void) | undefined;
+  /** modern: sees every message the client sent, after the SDK (see listen-tap). */
+  onIncoming: ((message: JSONRPCMessage) => void) | undefined;
   /** modern: the capabilities of the latest request's envelope. */
   private envelopeCapabilities: ClientCapabilities | undefined;
   private closed = false;
@@ -56,6 +63,9 @@ export class UpstreamSession {
 
   get id(): string {
     return this.identity.id;
+  }
+  get caller(): string {
+    return this.identity.caller;
   }
   get era(): SessionEra {
     return this.identity.era;

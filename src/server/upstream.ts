@@ -30,12 +30,20 @@ export interface SessionFactoryOptions {
   onClosed?(session: UpstreamSession): void;
 }
 
+export interface SessionBinding {
+  /** The principal a stateless face serves (default: this session alone). */
+  caller?: string;
+}
+
 /** Builds the server (and session) for one connection of either era. */
-export function sessionFactory(options: SessionFactoryOptions): (era: SessionEra) => UpstreamSession {
+export function sessionFactory(
+  options: SessionFactoryOptions,
+): (era: SessionEra, binding?: SessionBinding) => UpstreamSession {
   let seq = 0;
-  return (era) => {
+  return (era, binding = {}) => {
     const { core } = options;
     const id = `${options.idPrefix}:${++seq}`;
+    const caller = binding.caller ?? id;
     const server = new Server(SERVER_INFO, {
       capabilities: {
         tools: { listChanged: true },
@@ -48,9 +56,9 @@ export function sessionFactory(options: SessionFactoryOptions): (era: SessionEra
       jsonSchemaValidator: new OnDemandSchemaValidator(),
       instructions: INSTRUCTIONS,
       // Sealed by this coordinator and bound to this client: anything else is -32602, at the seam.
-      requestState: { verify: (state) => core.sealer.open(state, id) },
+      requestState: { verify: (state) => core.sealer.open(state, caller) },
     });
-    const session = new UpstreamSession({ id, era, agentId: options.agentIdFor(undefined) }, server);
+    const session = new UpstreamSession({ id, caller, era, agentId: options.agentIdFor(undefined) }, server);
     const up = { ...core, session };
     registerToolHandlers(up);
     registerPromptHandlers(up);

@@ -18,6 +18,8 @@ export interface ServerRegistryEntry {
   /** ISO-8601. */
   lastSeen: string;
   transport: string;
+  /** The server's MCP era (`legacy` | `modern`), null before it first connected. */
+  era?: string | null;
   /** The coordinator that wrote the entry (its instance id). */
   owner: string;
 }

@@ -1,4 +1,4 @@
-import type { ReadResourceResult, Result } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, ReadResourceResult, Result } from '@modelcontextprotocol/server';
 import type { ResourceRoute } from '../../catalog/types.js';
 import { downstreamParams } from '../../router/forward.js';
 import { UnknownNameError } from '../../shared/errors.js';
@@ -80,7 +80,11 @@ export function registerResourceHandlers(up: UpstreamContext): void {
     }
   });
 
-  if (modern) return; // 2026-07-28 subscribes through subscriptions/listen (served by the entry)
+  if (modern) {
+    // 2026-07-28 subscribes through subscriptions/listen: the entry serves it, the tap tells us.
+    up.session.onIncoming = listenWatcher(up, resolve);
+    return;
+  }
 
   server.setRequestHandler('resources/subscribe', async (request) => {
     try {
@@ -115,3 +119,59 @@ function withCache(up: UpstreamContext, result: ReadResourceResult): ReadResourc
   if (up.session.era !== 'modern' || (result as Result).ttlMs !== undefined) return result;
   return { ...result, ttlMs: 0, cacheScope: 'private' } as ReadResourceResult;
 }
+
+/**
+ * The resources a modern client listens to (`subscriptions/listen` with `resourceSubscriptions`),
+ * subscribed downstream for as long as that listen request lasts (until its cancellation).
+ */
+function listenWatcher(
+  up: UpstreamContext,
+  resolve: (uri: string) => Promise<ResourceRoute>,
+): (message: JSONRPCMessage) => void {
+  const { subscriptions } = up.session;
+  const byListen = new Map<string | number, ResourceRoute[]>();
+
+  const open = async (id: string | number, uris: unknown[]): Promise<void> => {
+    const routes: ResourceRoute[] = [];
+    byListen.set(id, routes);
+    for (const uri of uris.slice(0, MAX_LISTENED_RESOURCES)) {
+      if (typeof uri !== 'string') continue;
+      try {
+        const route = await resolve(uri);
+        const d = up.downstream(route.serverId);
+        if (!d) continue;
+        subscriptions.add(route, uri);
+        routes.push(route);
+        await d.subscribe(route.originalUri, true, d.config.timeoutMs);
+      } catch (error) {
+        up.logger.debug('listen: resource not subscribed downstream', { uri, error });
+      }
+    }
+  };
+  const close = async (id: string | number): Promise<void> => {
+    const routes = byListen.get(id);
+    byListen.delete(id);
+    for (const route of routes ?? []) {
+      const same = (r: ResourceRoute) => r.serverId === route.serverId && r.originalUri === route.originalUri;
+      if ([...byListen.values()].some((rs) => rs.some(same))) continue;
+      subscriptions.remove(route);
+      const d = up.downstream(route.serverId);
+      if (!d || up.hub.watches(route.serverId, route.originalUri)) continue;
+      await d.subscribe(route.originalUri, false, d.config.timeoutMs).catch(() => {});
+    }
+  };
+
+  return (message) => {
+    const m = message as { id?: string | number; method?: string; params?: Record<string, unknown> };
+    if (m.method === 'subscriptions/listen' && m.id !== undefined) {
+      const filter = m.params?.notifications as { resourceSubscriptions?: unknown } | undefined;
+      if (Array.isArray(filter?.resourceSubscriptions)) void open(m.id, filter.resourceSubscriptions);
+    } else if (m.method === 'notifications/cancelled') {
+      const id = m.params?.requestId as string | number | undefined;
+      if (id !== undefined && byListen.has(id)) void close(id);
+    }
+  };
+}
+
+/** Resources one listen request may watch downstream. */
+const MAX_LISTENED_RESOURCES = 1_000;

@@ -33,6 +33,8 @@ export class FakeDownstream {
   status: DownstreamStatus;
   restarts = 0;
   lastError: string | undefined;
+  era: 'legacy' | 'modern' | undefined = 'legacy';
+  eraNote: string | undefined;
   snapshot: DownstreamSnapshot | undefined = SNAPSHOT;
   pings = 0;
   answer: () => Promise<number> = async () => 5;

@@ -234,16 +234,28 @@ describe('HealthMonitor: report()', () => {
     pool.fake('b').restarts = 2;
     pool.fake('b').lastError = 'b: connection closed';
     pool.fake('b').snapshot = undefined;
+    pool.fake('b').era = 'modern';
+    pool.fake('b').eraNote = 'b: said modern, failed as modern; served as legacy';
     const { health } = monitor(pool, { redis: () => 'connected' });
     health.start();
     await settle();
     assert.deepEqual(health.report(), {
       overall: 'degraded',
       servers: {
-        a: { status: 'healthy', transport: 'stdio', tools: 2, restarts: 0, lastError: null, latencyMs: 5 },
+        a: {
+          status: 'healthy',
+          transport: 'stdio',
+          era: 'legacy',
+          tools: 2,
+          restarts: 0,
+          lastError: null,
+          latencyMs: 5,
+        },
         b: {
           status: 'down',
           transport: 'stdio',
+          era: 'modern',
+          eraNote: 'b: said modern, failed as modern; served as legacy',
           tools: 0,
           restarts: 2,
           lastError: 'b: connection closed',
