@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURE = join(REPO_ROOT, 'test/fixtures/tool-server.mjs');
+/** The same echo/sleep tools written against the v2 SDK, serving 2026-07-28 only. */
+export const MODERN_FIXTURE = join(REPO_ROOT, 'test/fixtures/modern-server.mjs');
 /** The fixture's own tools (echo, sleep, …) before the synthetic tool_0..tool_K-1. */
 export const FIXTURE_BASE_TOOLS = [
   'echo',

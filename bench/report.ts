@@ -14,6 +14,8 @@ export interface CellSummary {
   value?: Spread;
   /** Ratio to direct, per round, then median and range. */
   ratio?: Spread;
+  /** Ratio to the byte relay (the floor of a stdio hop), per round, then median and range. */
+  relay?: Spread;
   errors: string[];
 }
 
@@ -37,15 +39,18 @@ export function summarise(proxy: ProxyResult): FigureSummary[] {
   return FIGURES.map((f) => {
     const perRound = proxy.results[f.id];
     const direct = perRound.direct ?? [];
+    const relay = perRound.relay ?? [];
     const contestants: Record<string, CellSummary> = {};
     for (const c of proxy.contestants) {
       const samples = perRound[c.id] ?? [];
       const values = samples.map((s) => s?.value ?? Number.NaN);
       const ratios = samples.map((s, r) => (s?.value ?? Number.NaN) / (direct[r]?.value ?? Number.NaN));
       const errors = [...new Set(samples.map((s) => s?.error).filter((e): e is string => !!e))];
+      const toRelay = samples.map((s, r) => (s?.value ?? Number.NaN) / (relay[r]?.value ?? Number.NaN));
       contestants[c.id] = {
         value: spread(values),
         ratio: f.ratio && c.id !== 'direct' ? spread(ratios) : undefined,
+        relay: RELAY_FIGURES.includes(f.id) && c.id !== 'relay' ? spread(toRelay) : undefined,
         errors,
       };
     }
@@ -61,6 +66,10 @@ export function summarise(proxy: ProxyResult): FigureSummary[] {
     };
   });
 }
+
+/** Figures also shown × the byte relay, and the coordinator's targets there (issue 8). */
+const RELAY_FIGURES: readonly string[] = ['echo_p50', 'throughput'];
+const RELAY_TARGETS: Record<string, string> = { echo_p50: '≤ 1.3×', throughput: '≥ 0.7×' };
 
 function fmtValue(v: number, unit: string): string {
   if (unit === 'ms' && v < 1) return `${Math.round(v * 1000)} µs`;
@@ -126,6 +135,21 @@ export function markdown(
     out.push(
       `Median over ${proxy.rounds} interleaved round(s), [min–max] across rounds; ratios are taken within a round, then medianed.`,
     );
+    const others = cols.filter((c) => c.id !== 'relay' && !c.unavailable);
+    if (cols.some((c) => c.id === 'relay' && !c.unavailable)) {
+      out.push('', `| × byte relay | ${others.map((c) => c.label).join(' | ')} | coordinator target |`);
+      out.push(`|---|${others.map(() => '---|').join('')}---|`);
+      for (const id of RELAY_FIGURES) {
+        const s = summary.find((x) => x.id === id)!;
+        const cells = others.map((c) => {
+          const r = s.contestants[c.id]?.relay;
+          return r && Number.isFinite(r.median)
+            ? `${r.median.toFixed(2)}×${fmtRange(r, (v) => v.toFixed(2))}`
+            : '—';
+        });
+        out.push(`| ${s.title.replace(/, × direct.*$/, '')} | ${cells.join(' | ')} | ${RELAY_TARGETS[id]} |`);
+      }
+    }
   }
   const sectionIds = Object.keys(sections);
   if (sectionIds.length) {

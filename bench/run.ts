@@ -19,7 +19,16 @@ import { machine, markdown, summarise, writeResults, type SectionOutcome } from 
 import { runSectionFile } from './section-loader.js';
 import { runProxySection, type ProxyResult } from './sections/proxy.js';
 import { closeAllSessions } from './session.js';
-import { coordinator, direct, naive, readVersion, relay } from './targets.js';
+import {
+  baseline,
+  coordinator,
+  coordinatorModern,
+  direct,
+  modernDirect,
+  naive,
+  readVersion,
+  relay,
+} from './targets.js';
 import type { SectionContext } from './types.js';
 
 const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing', 'catalog'] as const;
@@ -96,9 +105,16 @@ async function main(): Promise<number> {
   let proxy: ProxyResult | undefined;
   if (args.only.has('proxy')) {
     await ensurePeers(log('peers'));
-    const contestants = [direct, relay, naive, coordinator, ...peers].filter(
-      (c) => !args.contestants || args.contestants.has(c.id),
-    );
+    const contestants = [
+      direct,
+      relay,
+      naive,
+      coordinator,
+      baseline,
+      modernDirect,
+      coordinatorModern,
+      ...peers,
+    ].filter((c) => !args.contestants || args.contestants.has(c.id));
     proxy = await runProxySection(sectionCtx('proxy', plan.budgetMs), plan, contestants);
   }
 

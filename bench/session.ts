@@ -6,6 +6,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client as V2Client } from '@modelcontextprotocol/client';
 import type { ServerSpec } from './fixture.js';
 import { sleep } from './procs.js';
 
@@ -141,4 +142,45 @@ export async function waitForFullList(
     }
     await Promise.race([session.nextListChanged(), sleep(10)]);
   }
+}
+
+/** A v2 SDK Client pinned to 2026-07-28 (no probe: the era is known). */
+export function newModernClient(): V2Client {
+  return new V2Client(
+    { name: 'mcp-bench-modern', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+}
+
+/** A modern client's session: calls by `<prefix><tool>`, no list_changed (it would need listen). */
+export function modernSession(
+  client: V2Client,
+  prefixOf: (server: string) => string,
+  measuredPid: number | undefined,
+): Session {
+  return track({
+    call: async (server, tool, args) => {
+      const res = await client.callTool(
+        { name: `${prefixOf(server)}${tool}`, arguments: args },
+        { timeout: CALL_TIMEOUT_MS },
+      );
+      if (res.isError)
+        throw new Error(`${tool} returned isError: ${JSON.stringify(res.content).slice(0, 200)}`);
+      return res;
+    },
+    listToolNames: async () => {
+      const names: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const res = await client.listTools(cursor ? { cursor } : {}, { timeout: CALL_TIMEOUT_MS });
+        for (const t of res.tools) names.push(t.name);
+        cursor = res.nextCursor;
+        if (!cursor) break;
+      }
+      return names;
+    },
+    nextListChanged: () => new Promise<void>(() => {}),
+    measuredPid,
+    close: () => client.close(),
+  });
 }

@@ -14,6 +14,7 @@ import { REPO_ROOT, downstreamLaunch, writeClaudeConfig, writeServersYml } from 
 import { lastErrorLine, tailOf, tempDir } from './procs.js';
 import {
   aggregatorSession,
+  CONNECT_TIMEOUT_MS,
   callChecked,
   connectOrExplain,
   listAllNames,
@@ -23,6 +24,9 @@ import {
   type Session,
 } from './session.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as V2StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { MODERN_FIXTURE } from './fixture.js';
+import { modernSession, newModernClient } from './session.js';
 
 /** Spawns `node <args>` as an MCP stdio server and connects a client to it. */
 async function stdioAggregator(args: string[], cwd: string): Promise<Session> {
@@ -159,3 +163,74 @@ export function readVersion(packageJson: string): string {
     return '?';
   }
 }
+
+/** Starts a modern (2026-07-28) client in front of `node <args>`; bounded like every connect. */
+async function modernStdio(args: string[], cwd: string | undefined, prefixOf: (server: string) => string) {
+  const transport = new V2StdioClientTransport({
+    command: process.execPath,
+    args,
+    cwd,
+    env: getDefaultEnvironment(),
+    stderr: 'pipe',
+  });
+  const stderr = tailOf(transport.stderr as Readable | null);
+  const client = newModernClient();
+  try {
+    await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
+  } catch (error) {
+    await client.close().catch(() => {});
+    const line = lastErrorLine(stderr());
+    throw new Error(`${(error as Error).message}${line ? ` — stderr: ${line}` : ''}`, { cause: error });
+  }
+  return modernSession(client, prefixOf, transport.pid ?? undefined);
+}
+
+/** The limit for a modern client: the v2 Client straight to the modern (v2 SDK) echo fixture. */
+export const modernDirect: Contestant = {
+  id: 'modern-direct',
+  label: 'direct, modern (v2 fixture)',
+  oneServerOnly: true,
+  unavailable: async () => (existsSync(MODERN_FIXTURE) ? undefined : `${MODERN_FIXTURE} missing`),
+  async start(specs) {
+    const spec = specs[0];
+    if (!spec || specs.length !== 1) throw new Error('modern-direct carries exactly one server');
+    return modernStdio([MODERN_FIXTURE, '--name', spec.id], undefined, () => '');
+  },
+};
+
+/** The coordinator in front of the same fixtures, reached by a modern (2026-07-28) client. */
+export const coordinatorModern: Contestant = {
+  id: 'coordinator-modern',
+  label: 'mcp-coordinator, modern client',
+  oneServerOnly: true,
+  unavailable: coordinator.unavailable,
+  async start(specs) {
+    const dir = tempDir('coordinator-modern');
+    return modernStdio(
+      [COORDINATOR_MAIN, 'serve', '--config', writeServersYml(dir, specs)],
+      dir,
+      (server) => `${server}__`,
+    );
+  },
+};
+
+/**
+ * An earlier build of the coordinator (BENCH_BASELINE_MAIN=/path/to/its/dist/main.js), e.g. the
+ * last v1-SDK build of main, measured in the same run as this one.
+ */
+const BASELINE_MAIN = process.env.BENCH_BASELINE_MAIN;
+export const baseline: Contestant = {
+  id: 'baseline',
+  label: `mcp-coordinator baseline build`,
+  oneServerOnly: true,
+  unavailable: async () =>
+    !BASELINE_MAIN
+      ? 'BENCH_BASELINE_MAIN not set'
+      : existsSync(BASELINE_MAIN)
+        ? undefined
+        : `${BASELINE_MAIN} missing`,
+  async start(specs) {
+    const dir = tempDir('baseline');
+    return stdioAggregator([BASELINE_MAIN!, 'serve', '--config', writeServersYml(dir, specs)], dir);
+  },
+};

@@ -207,9 +207,11 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
 
     it('keeps the files of a held task locked beyond the lock TTL', async () => {
       const { peer, events } = await open();
-      const { tasks, locks } = await peer({ lockTtlMs: 150 });
+      // Renewed every third of the TTL: a TTL this long survives event-loop stalls of a loaded
+      // machine (150 ms did not), and the wait still spans two TTLs.
+      const { tasks, locks } = await peer({ lockTtlMs: 1_200 });
       await tasks.claim('T-1', 'agent-a', ['a.ts']);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 2_600));
       assert.equal((await locks.get('a.ts'))?.holder, 'agent-a');
       assert.deepEqual(events.ofType('file:lock_expired'), []);
     });

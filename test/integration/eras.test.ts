@@ -546,7 +546,9 @@ describe('era pinning, the warm verdict and a server that lies', () => {
       const c = await startV2(file);
       try {
         await allHealthy(c.client, ['neo']);
-        assert.equal(text(await c.client.callTool({ name: 'neo__echo', arguments: { text: 'w' } })), 'w');
+        assert.equal(text(await c.client.callTool({ name: 'neo__count', arguments: {} })), '1');
+        // neo's stderr is one ordered stream: once `count 1` is through, any probe line before it is.
+        await waitFor(() => c.stderr().includes('[neo] count 1\n'), 10_000, 'count on stderr');
         return c
           .stderr()
           .split('\n')
