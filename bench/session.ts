@@ -34,6 +34,8 @@ export interface Contestant {
   unavailable(): Promise<string | undefined>;
   /** Carries one server only: left out of the many-server figures (spawn, 5,000 tools, RSS). */
   readonly oneServerOnly?: boolean;
+  /** The names a full list holds, when its server is not the tool-server fixture (default: it is). */
+  expectedNames?(specs: readonly ServerSpec[]): Set<string>;
   /** Launches it in front of `specs` and resolves once the MCP handshake is done. */
   start(specs: readonly ServerSpec[]): Promise<Session>;
 }
@@ -157,6 +159,8 @@ export function modernSession(
   client: V2Client,
   prefixOf: (server: string) => string,
   measuredPid: number | undefined,
+  /** Put before every listed name (a direct client lists its one server's names bare). */
+  listPrefix?: string,
 ): Session {
   return track({
     call: async (server, tool, args) => {
@@ -170,10 +174,11 @@ export function modernSession(
     },
     listToolNames: async () => {
       const names: string[] = [];
+      const prefix = listPrefix ?? '';
       let cursor: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
         const res = await client.listTools(cursor ? { cursor } : {}, { timeout: CALL_TIMEOUT_MS });
-        for (const t of res.tools) names.push(t.name);
+        for (const t of res.tools) names.push(prefix + t.name);
         cursor = res.nextCursor;
         if (!cursor) break;
       }

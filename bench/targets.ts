@@ -165,7 +165,12 @@ export function readVersion(packageJson: string): string {
 }
 
 /** Starts a modern (2026-07-28) client in front of `node <args>`; bounded like every connect. */
-async function modernStdio(args: string[], cwd: string | undefined, prefixOf: (server: string) => string) {
+async function modernStdio(
+  args: string[],
+  cwd: string | undefined,
+  prefixOf: (server: string) => string,
+  listPrefix?: string,
+) {
   const transport = new V2StdioClientTransport({
     command: process.execPath,
     args,
@@ -182,7 +187,7 @@ async function modernStdio(args: string[], cwd: string | undefined, prefixOf: (s
     const line = lastErrorLine(stderr());
     throw new Error(`${(error as Error).message}${line ? ` — stderr: ${line}` : ''}`, { cause: error });
   }
-  return modernSession(client, prefixOf, transport.pid ?? undefined);
+  return modernSession(client, prefixOf, transport.pid ?? undefined, listPrefix);
 }
 
 /** The limit for a modern client: the v2 Client straight to the modern (v2 SDK) echo fixture. */
@@ -191,10 +196,12 @@ export const modernDirect: Contestant = {
   label: 'direct, modern (v2 fixture)',
   oneServerOnly: true,
   unavailable: async () => (existsSync(MODERN_FIXTURE) ? undefined : `${MODERN_FIXTURE} missing`),
+  // The v2 fixture has its own tools: the measured ones are echo and sleep.
+  expectedNames: (specs) => new Set(specs.flatMap((s) => [`${s.id}__echo`, `${s.id}__sleep`])),
   async start(specs) {
     const spec = specs[0];
     if (!spec || specs.length !== 1) throw new Error('modern-direct carries exactly one server');
-    return modernStdio([MODERN_FIXTURE, '--name', spec.id], undefined, () => '');
+    return modernStdio([MODERN_FIXTURE, '--name', spec.id], undefined, () => '', `${spec.id}__`);
   },
 };
 

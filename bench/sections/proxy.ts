@@ -85,7 +85,7 @@ export async function runProxySection(
   const startOne = async (c: Contestant): Promise<Session> => {
     const s = await startBounded(c, one, CONNECT_TIMEOUT_MS);
     try {
-      await waitForFullList(s, oneExpected, CONNECT_TIMEOUT_MS);
+      await waitForFullList(s, c.expectedNames?.(one) ?? oneExpected, CONNECT_TIMEOUT_MS);
       await sanityCheck(s, 'fx');
       await echoLatency(s, 'fx', plan.warmupCalls, plan.echoMaxMs);
       return s;

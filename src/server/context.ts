@@ -58,7 +58,9 @@ export function forwardContext(
   params: { _meta?: Record<string, unknown> } | undefined,
   origin?: CallOrigin,
 ): ForwardContext {
-  const token = params?._meta?.progressToken as string | number | undefined;
+  // Modern requests: the SDK lifts `_meta` (envelope keys out) into ctx.mcpReq._meta.
+  const token = (ctx.mcpReq._meta?.progressToken ?? params?._meta?.progressToken) as
+    string | number | undefined;
   const tracked = origin ?? { session: upstream.session, ctx };
   return {
     signal: ctx.mcpReq.signal,

@@ -251,6 +251,26 @@ describe('a modern client (2026-07-28) in front of servers of every era', () => 
     );
   });
 
+  test('progress and cancellation work for a modern client as for a legacy one', async () => {
+    const progress: number[] = [];
+    const done = await c.client.callTool(
+      { name: 'old__progress', arguments: { steps: 3 } },
+      { onprogress: (p) => void progress.push(p.progress) },
+    );
+    assert.equal(text(done), 'done 3');
+    assert.deepEqual(progress, [1, 2, 3]);
+
+    const controller = new AbortController();
+    const pending = c.client.callTool(
+      { name: 'old__sleep', arguments: { ms: 20_000 } },
+      { signal: controller.signal },
+    );
+    await waitFor(() => c.stderr().includes('[old] sleep started 20000\n'), 10_000, 'the call to reach old');
+    controller.abort('changed my mind');
+    await assert.rejects(pending);
+    await waitFor(() => /\[old\] sleep cancelled/.test(c.stderr()), 10_000, 'old to see the cancellation');
+  });
+
   test('coordinator__aggregate and coordinator__route reach servers of both eras', async () => {
     const aggregate = await c.client.callTool({
       name: 'coordinator__aggregate',
