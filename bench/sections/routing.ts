@@ -79,7 +79,7 @@ const QUICK: RoutingPlan = {
 };
 
 /** Share of the section budget of each part, in order (later parts inherit what earlier ones leave). */
-const SHARES = { failover: 0.3, health: 0.2, aggregate: 0.2, warm: 0.3 };
+const SHARES = { failover: 0.25, health: 0.15, aggregate: 0.2, warm: 0.25, probe: 0.15 };
 
 const HEALTH_INTERVAL_MS = 1_000;
 const POLL_MS = 15;
@@ -131,6 +131,7 @@ export async function run(ctx: SectionContext): Promise<BenchRow[]> {
   await part('warm catalog', failed(WARM_ROW, 'ms', '<=', WARM_TARGET_MS), () =>
     warmCatalog(ctx, plan, deadline('warm')),
   );
+  await part('era probe', failed(PROBE_ROW, '×', '<=', 1.1), () => eraProbe(ctx, plan, deadline('probe')));
   return rows;
 }
 
@@ -523,6 +524,59 @@ async function warmCatalog(ctx: SectionContext, plan: RoutingPlan, deadline: num
       'ms',
       undefined,
       'node start-up and module loading alone, same round',
+    ),
+  ];
+}
+
+const PROBE_ROW = `era probe on a cold start: spawn → full \`tools/list\`, ${WARM_SERVERS} legacy servers, protocol auto ÷ protocol legacy`;
+
+/**
+ * What detecting each server's era costs a cold start (no warm catalog): the same 10 legacy
+ * fixtures with `protocol: auto` (a `server/discover` probe first) and pinned `protocol: legacy`
+ * (no probe), the two launched in turn within each round.
+ */
+async function eraProbe(ctx: SectionContext, plan: RoutingPlan, deadline: number): Promise<BenchRow[]> {
+  const specs = servers(WARM_SERVERS, 0);
+  const expected = expectedNames(specs);
+  const configOf = (protocol: 'auto' | 'legacy') =>
+    fixtureConfig(
+      specs.map((s) => ({ id: s.id, keys: { protocol } })),
+      { cacheDir: '' },
+    );
+  const budget = new RoundBudget(deadline, plan.rounds);
+  const ratios: number[] = [];
+  const walls: Record<'auto' | 'legacy', number[]> = { auto: [], legacy: [] };
+  while (budget.next()) {
+    try {
+      const order: Array<'auto' | 'legacy'> =
+        budget.completed % 2 === 0 ? ['auto', 'legacy'] : ['legacy', 'auto'];
+      const wall: Partial<Record<'auto' | 'legacy', number>> = {};
+      for (const protocol of order) {
+        const c = await launchCoordinator(configOf(protocol));
+        try {
+          await waitForFullList(c.session, expected, WAIT_MS);
+          wall[protocol] = performance.now() - c.spawnedAt;
+        } finally {
+          await c.close();
+        }
+      }
+      walls.auto.push(wall.auto!);
+      walls.legacy.push(wall.legacy!);
+      ratios.push(wall.auto! / wall.legacy!);
+      ctx.log(
+        `  round ${budget.completed + 1}: auto ${Math.round(wall.auto!)} ms, legacy ${Math.round(wall.legacy!)} ms`,
+      );
+    } finally {
+      budget.end();
+    }
+  }
+  return [
+    roundsRow(PROBE_ROW, ratios, '×', { op: '<=', value: 1.1 }, 'ratio within each round, then the median'),
+    roundsRow('era probe on a cold start: protocol auto, spawn → full `tools/list`', walls.auto, 'ms'),
+    roundsRow(
+      'era probe on a cold start: protocol legacy (no probe), spawn → full `tools/list`',
+      walls.legacy,
+      'ms',
     ),
   ];
 }

@@ -127,6 +127,13 @@ describe('a modern client (2026-07-28) in front of servers of every era', () => 
       assert.equal(list.ttlMs, 0);
       assert.equal(list.cacheScope, 'private');
     }
+    // A read carries its server's hint; a legacy server's read gets the cautious one.
+    const read = (await c.client.readResource({ uri: 'fixture://old/res_0' })) as {
+      ttlMs?: number;
+      cacheScope?: string;
+    };
+    assert.equal(read.ttlMs, 0);
+    assert.equal(read.cacheScope, 'private');
   });
 
   test("a modern downstream hears the request's envelope; log messages only on request, filtered by its level", async () => {
