@@ -222,7 +222,30 @@ export class ChildProcessTransport implements Transport {
       );
       return;
     }
+    this.deliver(message);
+  }
+
+  /**
+   * The SDK's Protocol handles a notification some microtasks late (a promise chain) but a response
+   * at once, so a progress notification read in the same chunk as its request's response would be
+   * handled after the response (and dropped as "unknown token"). After a notification, what follows
+   * waits for the next turn of the event loop: the order on the wire is the order handled.
+   */
+  private afterNotification: JSONRPCMessage[] | undefined;
+  private deliver(message: JSONRPCMessage): void {
+    if (this.afterNotification) {
+      this.afterNotification.push(message);
+      return;
+    }
     this.onmessage?.(message);
+    if ('method' in message && !('id' in message)) {
+      this.afterNotification = [];
+      setImmediate(() => {
+        const waiting = this.afterNotification ?? [];
+        this.afterNotification = undefined;
+        for (const next of waiting) this.deliver(next);
+      });
+    }
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {

@@ -71,6 +71,7 @@ export async function forward(
   const client = await downstream.whenReady(timeout);
   const { progressToken, sendProgress } = context;
   const untrack = context.track?.(downstream.id);
+  const relayed = new Set<Promise<void>>();
   try {
     const modern = client.getProtocolEra() === 'modern';
     const outgoing = modern && context.logLevel ? withLogLevel(request, context.logLevel) : request;
@@ -81,9 +82,16 @@ export async function forward(
       allowInputRequired: context.allowInputRequired && modern,
       onprogress:
         progressToken !== undefined && sendProgress
-          ? (p: ProgressParams) => void sendProgress({ ...p, progressToken }).catch(() => {})
+          ? (p: ProgressParams) => {
+              const sent = sendProgress({ ...p, progressToken }).catch(() => {});
+              relayed.add(sent);
+              void sent.finally(() => relayed.delete(sent));
+            }
           : undefined,
     });
+    // Progress relayed before the result reaches the client before it (after the result a
+    // client drops progress of a finished request).
+    if (relayed.size > 0) await Promise.all(relayed);
     return withoutPeerInfo(result);
   } catch (error) {
     const failure = classify(downstream.id, error, context.signal);

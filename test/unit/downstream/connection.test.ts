@@ -132,6 +132,22 @@ describe('SupervisedDownstream over stdio', () => {
     });
   });
 
+  it('progress read in the same chunk as its result still reaches the caller, in order', async () => {
+    await withPool([['steps', stdio([])]], async (pool) => {
+      pool.startAll();
+      const client = await pool.get('steps')!.whenReady(10_000);
+      for (let round = 0; round < 10; round++) {
+        const seen: number[] = [];
+        const result = await client.callTool(
+          { name: 'progress', arguments: { steps: 5 } },
+          { onprogress: (p) => void seen.push(p.progress) },
+        );
+        assert.deepEqual(result.content, [{ type: 'text', text: 'done 5' }]);
+        assert.deepEqual(seen, [1, 2, 3, 4, 5], `round ${round}`);
+      }
+    });
+  });
+
   it('a hanging call times out while the connection stays usable', async () => {
     await withPool([['hangs', stdio([])]], async (pool) => {
       const hangs = pool.get('hangs')!;
