@@ -1,6 +1,7 @@
 /**
  * An SDK `Transport` over a spawned child: stdout is the protocol (newline-delimited JSON-RPC,
- * framed by `shared/json-lines`), stderr is forwarded line by line.
+ * framed by `shared/json-lines`), stderr is forwarded line by line (`stderr-lines`: each line capped,
+ * so no output can grow the coordinator's memory).
  *
  * Differences from the SDK's StdioClientTransport, and why:
  * - the child is `detached`, so it leads its own process group: shutting down kills the group,
@@ -19,12 +20,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Transport } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage } from '@modelcontextprotocol/client';
 import { TransportFailureError } from '../shared/errors.js';
 import { LineReader, LineWriter, parseMessage } from '../shared/json-lines.js';
 import { type ChildGroups, groupAlive, signalGroup } from './child-groups.js';
+import { StderrLines } from './stderr-lines.js';
 
 /** How long each step of the shutdown may take; the sum stays under the 5 s promise. */
 export interface StdioTimings {
@@ -44,6 +45,9 @@ export const DEFAULT_STDIO_TIMINGS: StdioTimings = {
   pollMs: 50,
 };
 
+/** Stdout a prespawned child may write before its session starts; then the pipe is paused. */
+const MAX_HELD_STDOUT_BYTES = 1024 * 1024;
+
 export interface StdioTransportOptions {
   serverId: string;
   command: string;
@@ -53,6 +57,8 @@ export interface StdioTransportOptions {
   /** Passed to spawn as is; the config loader resolves it against the config file. */
   cwd?: string | undefined;
   onStderrLine: (line: string) => void;
+  /** Longest stderr line passed on (default `MAX_STDERR_LINE_BYTES`, 8 KB). */
+  maxStderrLineBytes?: number;
   groups: ChildGroups;
   timings?: Partial<StdioTimings>;
 }
@@ -72,6 +78,7 @@ export class ChildProcessTransport implements Transport {
   private started = false;
   /** Stdout that arrived before start(): delivered when the session starts. */
   private held: Buffer[] = [];
+  private heldBytes = 0;
   private exited = false;
   /** Why the child went away on its own, for a start() that comes after it. */
   private exitFailure: TransportFailureError | undefined;
@@ -114,7 +121,9 @@ export class ChildProcessTransport implements Transport {
       if (this.exited) throw this.exitFailure ?? this.failure('closed', 'exited before the session started');
       const held = this.held;
       this.held = [];
+      this.heldBytes = 0;
       for (const chunk of held) this.onStdout(chunk);
+      this.child?.stdout?.resume();
     });
   }
 
@@ -187,19 +196,24 @@ export class ChildProcessTransport implements Transport {
     child.stdout?.on('error', (error) => this.onerror?.(error));
     if (child.stderr) {
       child.stderr.on('error', () => {});
-      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+      const lines = new StderrLines((line) => {
         try {
           this.options.onStderrLine(line);
         } catch {
           // A failing sink must not take the connection down.
         }
-      });
+      }, this.options.maxStderrLineBytes);
+      child.stderr.on('data', (chunk: Buffer) => lines.push(chunk));
+      child.stderr.once('end', () => lines.end());
     }
   }
 
   private onStdout(chunk: Buffer): void {
     if (!this.started) {
       this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      // Nobody reads yet: past a bound, let the pipe push back on the child instead of buffering.
+      if (this.heldBytes >= MAX_HELD_STDOUT_BYTES) this.child?.stdout?.pause();
       return;
     }
     try {
@@ -267,6 +281,7 @@ export class ChildProcessTransport implements Transport {
     this.closeNotified = true;
     this.reader.clear();
     this.held = [];
+    this.heldBytes = 0;
     this.onclose?.();
   }
 
