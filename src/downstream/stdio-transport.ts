@@ -23,7 +23,15 @@ import { existsSync } from 'node:fs';
 import type { Transport } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage } from '@modelcontextprotocol/client';
 import { TransportFailureError } from '../shared/errors.js';
-import { LineReader, LineWriter, parseMessage } from '../shared/json-lines.js';
+import {
+  INVALID_REQUEST,
+  LineReader,
+  LineWriter,
+  MAX_LINE_BYTES,
+  type OversizeLine,
+  parseMessage,
+} from '../shared/json-lines.js';
+import { describeOversize, formatBytes } from '../shared/oversize.js';
 import { type ChildGroups, groupAlive, signalGroup } from './child-groups.js';
 import { StderrLines } from './stderr-lines.js';
 
@@ -57,6 +65,8 @@ export interface StdioTransportOptions {
   /** Passed to spawn as is; the config loader resolves it against the config file. */
   cwd?: string | undefined;
   onStderrLine: (line: string) => void;
+  /** Largest message read from the child's stdout (default `MAX_LINE_BYTES`, the SDK client's 10 MB). */
+  maxMessageBytes?: number;
   /** Longest stderr line passed on (default `MAX_STDERR_LINE_BYTES`, 8 KB). */
   maxStderrLineBytes?: number;
   groups: ChildGroups;
@@ -69,7 +79,7 @@ export class ChildProcessTransport implements Transport {
   onmessage?: Transport['onmessage'];
 
   private readonly timings: StdioTimings;
-  private readonly reader = new LineReader();
+  private readonly reader: LineReader;
   private writer: LineWriter | undefined;
   private child: ChildProcess | undefined;
   /** The spawn, begun by prespawn() or start(); settles once the child runs or failed to. */
@@ -91,6 +101,7 @@ export class ChildProcessTransport implements Transport {
 
   constructor(private readonly options: StdioTransportOptions) {
     this.timings = { ...DEFAULT_STDIO_TIMINGS, ...options.timings };
+    this.reader = new LineReader(options.maxMessageBytes ?? MAX_LINE_BYTES, (line) => this.onOversize(line));
     this.exit = new Promise((resolve) => (this.markExited = resolve));
   }
 
@@ -219,10 +230,25 @@ export class ChildProcessTransport implements Transport {
     try {
       this.reader.push(chunk, (line) => this.onLine(line));
     } catch (error) {
-      // Over the line limit the framing is lost for good: end this session, the supervisor restarts.
+      // A throwing handler loses the rest of this chunk, not the session.
       this.onerror?.(error as Error);
-      void this.close();
     }
+  }
+
+  /**
+   * A message over the limit was dropped unread. The session goes on: the request it answered
+   * fails now with an error naming the limit (instead of timing out), and a request from the
+   * child gets an error reply.
+   */
+  private onOversize(line: OversizeLine): void {
+    const { id, kind, bytes } = describeOversize(line);
+    const limit = this.reader.maxLineBytes;
+    const text = `${this.options.serverId}: message of ${bytes} bytes on stdout exceeds the ${formatBytes(limit)} limit (${limit} bytes); it was not read`;
+    this.onerror?.(new Error(text));
+    if (id === null) return;
+    const error = { code: INVALID_REQUEST, message: text };
+    if (kind === 'request') this.writer?.write({ jsonrpc: '2.0', id, error }).catch(() => {});
+    else this.onmessage?.({ jsonrpc: '2.0', id, error });
   }
 
   private onLine(line: string): void {

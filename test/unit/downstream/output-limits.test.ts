@@ -85,3 +85,51 @@ describe('ChildProcessTransport stderr', () => {
     assert.equal(lines[2], 'done');
   });
 });
+
+describe('ChildProcessTransport stdout limit', () => {
+  it('fails only the request whose response is over the limit; the session goes on', async () => {
+    // Answers every request with a result; "big" gets one of 256 KB.
+    const script = `
+      let buf = '';
+      process.stdin.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\\n')) >= 0) {
+          const m = JSON.parse(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+          const text = m.method === 'big' ? 'x'.repeat(256 * 1024) : 'small';
+          process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { text } }) + '\\n');
+        }
+      });`;
+    const t = new ChildProcessTransport({
+      serverId: 'huge',
+      command: process.execPath,
+      args: ['-e', script],
+      env: {},
+      onStderrLine: () => {},
+      groups: new ChildGroups(),
+      maxMessageBytes: 64 * 1024,
+    });
+    const received: unknown[] = [];
+    const errors: Error[] = [];
+    let closed = false;
+    t.onmessage = (m) => received.push(m);
+    t.onerror = (e) => errors.push(e);
+    t.onclose = () => (closed = true);
+    await t.start();
+    try {
+      await t.send({ jsonrpc: '2.0', id: 1, method: 'big' });
+      await t.send({ jsonrpc: '2.0', id: 2, method: 'small' });
+      await waitFor(() => received.length === 2, 30_000, 'both answers');
+    } finally {
+      await t.close();
+    }
+    const [first, second] = received as Array<{ id: number; error?: { code: number; message: string } }>;
+    assert.equal(first!.id, 1);
+    assert.equal(first!.error?.code, -32600);
+    assert.match(first!.error!.message, /^huge: message of \d+ bytes on stdout exceeds the 64 KB limit/);
+    assert.deepEqual(second, { jsonrpc: '2.0', id: 2, result: { text: 'small' } });
+    assert.equal(closed, true);
+    assert.equal(errors.length, 1);
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Hardening (issue 9) through the built CLI: input limits on the coordinator's own stdin.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, test } from 'node:test';
+import { fixtureServer, MAIN, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+interface Reply {
+  id: unknown;
+  result?: { content: Array<{ text: string }> };
+  error?: { code: number; message: string };
+}
+
+describe('the coordinator stdin', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test('an over-size request gets -32600 naming the limit, bad JSON -32700, the session goes on, EOF ends it', async () => {
+    const file = writeConfig(dir.path, { servers: { a: fixtureServer('a') } }, 'limits.yml');
+    const child = spawn(process.execPath, [MAIN, 'serve', '--config', file], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const send = (msg: unknown) =>
+      child.stdin.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
+    const replies = () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Reply);
+    const byId = (id: unknown) => replies().find((r) => r.id === id);
+    try {
+      send(INIT);
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      await waitFor(() => byId(1), 20_000, 'the initialize response');
+      await waitFor(() => /\[a\] a ready/.test(stderr), 20_000, 'the downstream to start');
+      const call = (id: number, text: string) => ({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'a__echo', arguments: { text } },
+      });
+      send(call(2, 'x'.repeat(12 * 1024 * 1024)));
+      send('not json at all');
+      send(call(3, 'still here'));
+      await waitFor(() => byId(3), 30_000, 'the answer after the over-size request');
+      const big = byId(2);
+      assert.equal(big?.error?.code, -32600);
+      assert.match(big!.error!.message, /exceeds the 4 MB limit/);
+      assert.equal(byId(3)?.result?.content[0]?.text, 'still here');
+      assert.ok(
+        replies().some((r) => r.id === null && r.error?.code === -32700),
+        'a parse error reply for the bad line',
+      );
+      child.stdin.end();
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
