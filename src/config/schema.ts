@@ -45,6 +45,15 @@ export const stdioServerSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * What the child inherits from the coordinator's environment beyond the minimal set (PATH,
+   * HOME, locale, temp dirs …): variable names (`NAME*` for a family), or `all`.
+   */
+  inheritEnv: z
+    .union([z.literal('all'), z.array(z.string().regex(/^[^=\s]+$/, 'must be variable names'))], {
+      error: 'must be "all" or a list of variable names',
+    })
+    .optional(),
   cwd: z.string().optional(),
 });
 

@@ -11,9 +11,9 @@
  *   command, instead of surfacing as a bare ENOENT later;
  * - an unexpected exit is reported through `onerror` (with code/signal) before `onclose`, so the
  *   supervisor can say why the server went away;
- * - env is the coordinator's whole environment with the configured env on top, not the SDK's
- *   minimal whitelist: the coordinator already runs in the environment the user gave their IDE,
- *   and servers routinely need more than PATH/HOME (proxies, NODE_OPTIONS, tool-specific tokens);
+ * - env is a minimal inherited set (`child-env`), what the server's `inheritEnv` names, and its
+ *   configured env on top: the coordinator's own secrets (REDIS_URL, MCP_EVENTS_SECRET, keys)
+ *   never reach a child unless named;
  * - the child can be spawned ahead of the session (`prespawn()`), so its runtime boots while the
  *   upstream client is still handshaking; `start()` then only attaches the session to it;
  * - framing is `json-lines` (no second zod pass, one write per event-loop turn), not `ReadBuffer`.
@@ -33,6 +33,7 @@ import {
 } from '../shared/json-lines.js';
 import { describeOversize, formatBytes } from '../shared/oversize.js';
 import { type ChildGroups, groupAlive, signalGroup } from './child-groups.js';
+import { childEnvironment, type InheritEnv } from './child-env.js';
 import { StderrLines } from './stderr-lines.js';
 
 /** How long each step of the shutdown may take; the sum stays under the 5 s promise. */
@@ -60,8 +61,12 @@ export interface StdioTransportOptions {
   serverId: string;
   command: string;
   args: readonly string[];
-  /** Laid over `process.env`; the config's value wins. */
+  /** Laid over the inherited environment; the config's value wins. */
   env: Readonly<Record<string, string>>;
+  /** What the child inherits beyond the minimal set (`child-env`): names, or `all`. */
+  inheritEnv?: InheritEnv | undefined;
+  /** The environment inherited from (default `process.env`). */
+  parentEnv?: Readonly<Record<string, string | undefined>>;
   /** Passed to spawn as is; the config loader resolves it against the config file. */
   cwd?: string | undefined;
   onStderrLine: (line: string) => void;
@@ -139,13 +144,18 @@ export class ChildProcessTransport implements Transport {
   }
 
   private spawnChild(): Promise<void> {
-    const { command, args, env, cwd } = this.options;
+    const { command, args, cwd } = this.options;
+    const env = childEnvironment(
+      this.options.parentEnv ?? process.env,
+      this.options.env,
+      this.options.inheritEnv,
+    );
     return new Promise((resolve, reject) => {
       let child: ChildProcess;
       try {
         child = spawn(command, [...args], {
           cwd,
-          env: { ...process.env, ...env },
+          env,
           stdio: ['pipe', 'pipe', 'pipe'],
           detached: true,
           windowsHide: true,
