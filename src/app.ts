@@ -31,6 +31,7 @@ import { RequestStateSealer } from './server/request-state.js';
 import type { SessionEra, UpstreamSession } from './server/session.js';
 import { SERVER_INFO, sessionFactory } from './server/upstream.js';
 import type { Logger } from './shared/logger.js';
+import { redact } from './shared/redact.js';
 
 export interface AppOptions {
   config: Config;
@@ -135,7 +136,7 @@ export class App {
         return cached?.era ? { era: cached.era, discover: cached.discover } : undefined;
       },
       logger: logger.child('downstream'),
-      stderrSink: (id, line) => process.stderr.write(`[${id}] ${line}\n`),
+      stderrSink: (id, line) => process.stderr.write(`[${id}] ${redact(line)}\n`),
       clientInfo: SERVER_INFO,
     });
     this.health = new HealthMonitor({

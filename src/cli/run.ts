@@ -9,6 +9,7 @@ import { StdioServerTransport } from '../shared/stdio-server-transport.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedArgs } from './args.js';
 import { installLifecycle } from './lifecycle.js';
 import { printLine } from './output.js';
+import { redact } from '../shared/redact.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -17,7 +18,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   try {
     args = parseCommandLine(argv);
   } catch (error) {
-    process.stderr.write(`mcp-coordinator: ${bareMessage(error)}\n\n${USAGE}\n`);
+    process.stderr.write(`mcp-coordinator: ${redact(bareMessage(error))}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
   if (args.values.help) {
@@ -74,7 +75,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     if (args.command !== 'events') app.startDownstreams();
     return await runCommand(app, args);
   } catch (error) {
-    process.stderr.write(`mcp-coordinator: ${bareMessage(error)}\n`);
+    process.stderr.write(`mcp-coordinator: ${redact(bareMessage(error))}\n`);
     return error instanceof UsageError ? EXIT.usage : EXIT.failed;
   } finally {
     await Promise.race([app.close(), new Promise((r) => setTimeout(r, 4_500).unref())]);

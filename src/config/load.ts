@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../shared/errors.js';
+import { markSecret } from '../shared/redact.js';
 import { checkConfig } from './checks.js';
 import { fromDesktopConfig, isDesktopConfig } from './claude-desktop.js';
 import { expandDocument, type Env } from './expand.js';
@@ -102,7 +103,30 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
   }));
   throwFirst(crossProblems, source, file);
 
+  markConfiguredSecrets(parsed.data);
   return resolvePaths(parsed.data, path.dirname(path.resolve(file)));
+}
+
+/**
+ * Values that are credentials whether or not they came from `${VAR}`: header values (and the
+ * token after an auth scheme), the event secret, the Redis password. From now on `shared/redact`
+ * never lets them out.
+ */
+function markConfiguredSecrets(config: Config): void {
+  for (const server of Object.values(config.servers)) {
+    if (isStdio(server)) continue;
+    for (const value of Object.values(server.headers)) {
+      markSecret(value);
+      markSecret(/^\S+\s+(\S+)$/.exec(value)?.[1]);
+    }
+  }
+  markSecret(config.coordination.secret);
+  try {
+    if (config.coordination.redis)
+      markSecret(decodeURIComponent(new URL(config.coordination.redis).password));
+  } catch {
+    // Not a URL: the schema's business, not the redactor's.
+  }
 }
 
 /**

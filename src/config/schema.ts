@@ -6,6 +6,7 @@
  * them after the key path: `servers.yml:4: servers.memory.prefix: must hold only …`.
  */
 import { z } from 'zod';
+import { hasUserinfo } from '../shared/redact.js';
 import { closest } from './suggest.js';
 
 export const SERVER_ID = /^[A-Za-z0-9-]+$/;
@@ -59,7 +60,13 @@ export const stdioServerSchema = z.strictObject({
 
 export const remoteServerSchema = z.strictObject({
   ...common,
-  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((url) => !hasUserinfo(url), {
+      error:
+        'must not carry credentials (user:password@): they would be logged and shared; ' +
+        'send them as a header instead, e.g. headers: { Authorization: "Bearer ${TOKEN}" }',
+    }),
   transport: z.enum(['streamable-http', 'sse']).default('streamable-http'),
   headers: z.record(z.string(), z.string()).default({}),
 });

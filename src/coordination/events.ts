@@ -7,6 +7,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { EVENT_TYPES, type CoordinationEvent, type EventInput } from './types.js';
 import { canonicalJson } from '../shared/canonical-json.js';
+import { redactValue } from '../shared/redact.js';
 import { compileTypeGlob } from './type-glob.js';
 
 /** Events older (or further in the future) than this are treated as replays when signing is on. */
@@ -68,7 +69,8 @@ export function createEvent(input: EventInput, options: CreateEventOptions): Coo
     type: input.type,
     source: options.source,
     agentId: input.agentId ?? options.agentId,
-    data: input.data,
+    // Event data travels to every coordinator sharing the stream: nothing secret may ride along.
+    data: redactValue(input.data),
     timestamp: new Date(now).toISOString(),
   };
   return options.secret === undefined ? event : signEvent(event, options.secret);

@@ -13,6 +13,7 @@ import type { Downstream, DownstreamStatus, TransportKind } from '../downstream/
 import { bareMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { type BreakerState, CircuitBreaker } from './breaker.js';
+import { redact } from '../shared/redact.js';
 
 /**
  * healthy: connected, last ping fine. degraded: connected, last ping failed or slower than
@@ -157,7 +158,7 @@ export class HealthMonitor {
       transport: downstream.transport,
       tools: downstream.snapshot?.tools.length ?? 0,
       restarts: downstream.restarts,
-      lastError: tracked.lastError ?? downstream.lastError ?? null,
+      lastError: redactOrNull(tracked.lastError ?? downstream.lastError),
       latencyMs: tracked.latencyMs,
       consecutiveFailures: tracked.breaker.consecutiveFailures,
       breaker: tracked.breaker.state,
@@ -355,4 +356,8 @@ function describe(outcome: PingOutcome, breaker: CircuitBreaker, timeoutMs: numb
     return `circuit open after ${breaker.consecutiveFailures} consecutive failures: ${outcome.error}`;
   }
   return outcome.error;
+}
+
+function redactOrNull(text: string | undefined): string | null {
+  return text === undefined ? null : redact(text);
 }

@@ -1,8 +1,9 @@
 /**
- * Hardening (issue 9) through the built CLI: input limits on the coordinator's own stdin.
+ * Hardening (issue 9) through the built CLI: input limits on the coordinator's own stdin, config
+ * refusals of `check`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import { fixtureServer, MAIN, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
@@ -70,5 +71,29 @@ describe('the coordinator stdin', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+});
+
+describe('check', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  const check = (file: string, env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [MAIN, 'check', '--config', file], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 30_000,
+    });
+
+  test('refuses credentials in a server URL with exit 2, naming file, line and key, never echoing them', () => {
+    const file = writeConfig(
+      dir.path,
+      'servers:\n  local: { command: node }\n  docs:\n    url: "https://ada:${DOCS_PW}@docs.example/mcp"\n',
+      'creds.yml',
+    );
+    const run = check(file, { DOCS_PW: 'pw-from-the-env' });
+    assert.equal(run.status, 2, run.stderr);
+    assert.ok(run.stderr.includes(`${file}:4: servers.docs.url: must not carry credentials`), run.stderr);
+    assert.doesNotMatch(run.stderr + run.stdout, /pw-from-the-env|ada:/);
   });
 });
