@@ -11,13 +11,40 @@ import { closest } from './suggest.js';
 
 export const SERVER_ID = /^[A-Za-z0-9-]+$/;
 
+/** Node's timers hold 32-bit signed milliseconds: a longer delay silently becomes 1 ms. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** A positive duration in ms that a timer can hold. */
+const duration = () =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_DURATION_MS, {
+      error: `must be at most ${MAX_DURATION_MS} ms (about 24.8 days): longer delays overflow Node's timers`,
+    });
+
+/** `redis://` or `rediss://` (TLS), or "" for the embedded bus. */
+const redisUrl = z.string().refine(
+  (value) => {
+    if (value === '') return true;
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be a redis:// or rediss:// URL (or empty for the embedded in-process bus)' },
+);
+
 const toolFilter = z.strictObject({
   include: z.array(z.string().min(1)).optional(),
   exclude: z.array(z.string().min(1)).optional(),
 });
 
 const cacheSpec = z.strictObject({
-  ttlMs: z.number().int().positive(),
+  ttlMs: duration(),
   tools: z.array(z.string().min(1)).min(1),
 });
 
@@ -32,9 +59,9 @@ const common = {
   enabled: z.boolean().default(true),
   tools: toolFilter.optional(),
   /** Per call. */
-  timeoutMs: z.number().int().positive().default(60_000),
+  timeoutMs: duration().default(60_000),
   /** Start-up: spawn or connect, era probe, initialize and the first catalog drain. */
-  connectTimeoutMs: z.number().int().positive().default(30_000),
+  connectTimeoutMs: duration().default(30_000),
   startup: z.enum(['eager', 'lazy']).default('eager'),
   /** The server's MCP era: probed (`auto`), or pinned. */
   protocol: z.enum(['auto', 'legacy', 'modern']).default('auto'),
@@ -146,25 +173,25 @@ export const configSchema = z.strictObject({
     .prefault({}),
   health: z
     .strictObject({
-      intervalMs: z.number().int().positive().default(5_000),
-      timeoutMs: z.number().int().positive().default(2_000),
+      intervalMs: duration().default(5_000),
+      timeoutMs: duration().default(2_000),
       /** Consecutive failures that open the circuit breaker. */
       failureThreshold: z.number().int().positive().default(3),
       /** How long an open breaker skips a server before probing it again. */
-      cooldownMs: z.number().int().positive().default(10_000),
+      cooldownMs: duration().default(10_000),
     })
     .prefault({}),
   coordination: z
     .strictObject({
       /** Empty or absent: the embedded in-process bus. */
-      redis: z.string().default(''),
+      redis: redisUrl.default(''),
       prefix: z.string().default('mcp:'),
-      lockTtlMs: z.number().int().positive().default(60_000),
+      lockTtlMs: duration().default(60_000),
       /** HMAC-SHA256 signing of events when set. */
       secret: z.string().optional(),
       /** Root that lock paths are made relative to; defaults to the config file's folder. */
       workspaceRoot: z.string().optional(),
-      agentTtlMs: z.number().int().positive().default(30_000),
+      agentTtlMs: duration().default(30_000),
       streamMaxLen: z.number().int().positive().default(10_000),
     })
     .prefault({}),
