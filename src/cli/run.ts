@@ -10,6 +10,8 @@ import { USAGE, UsageError, parseCommandLine, type ParsedArgs } from './args.js'
 import { installLifecycle } from './lifecycle.js';
 import { printLine } from './output.js';
 import { redact } from '../shared/redact.js';
+import { homedir } from 'node:os';
+import { defaultCacheKeyFile } from '../catalog/cache-key.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -61,6 +63,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       configFile: loaded.file,
       logger,
       agentId: env.MCP_AGENT_ID || undefined,
+      cacheKeyFile: defaultCacheKeyFile(homedir(), env.XDG_CONFIG_HOME),
     });
   } catch (error) {
     early?.killAllSync();
