@@ -5,6 +5,7 @@ import { META_SERVER } from '../catalog/types.js';
 import { dispatchToolCall } from '../server/handlers/tools.js';
 import { UsageError, jsonObjectOption, type ParsedArgs } from './args.js';
 import { printJson, printLine, printTable } from './output.js';
+import { printOnce } from './print-once.js';
 
 /** Longest a one-shot command waits for eager servers before answering with what is ready. */
 const SETTLE_MS = 60_000;
@@ -89,12 +90,7 @@ export async function runEvents(app: App, args: ParsedArgs): Promise<number> {
   // Redis: wait until the publisher is ready and the subscription is live, so the replay can be
   // read and no live event falls between the replay and the subscription.
   await busReady(app.bus, BUS_READY_MS);
-  const printed = new Set<string>();
-  const print = (event: CoordinationEvent) => {
-    if (printed.has(event.id)) return;
-    printed.add(event.id);
-    printLine(JSON.stringify(event));
-  };
+  const print = printOnce<CoordinationEvent>((event) => printLine(JSON.stringify(event)));
   // Subscribe before replaying; what arrives meanwhile is held back and printed after the
   // replay, once (an event can be in both).
   let heldBack: CoordinationEvent[] | undefined = follow ? [] : undefined;
