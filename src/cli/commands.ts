@@ -62,8 +62,14 @@ export async function runAggregate(app: App, args: ParsedArgs): Promise<number> 
   return Object.keys(outcome.results).length === 0 ? 1 : 0;
 }
 
+/**
+ * How long `health` waits for servers still starting: a server stuck in `initialize` is reported
+ * as `starting` (with how long) after this, instead of holding the answer for a minute.
+ */
+const HEALTH_SETTLE_MS = 10_000;
+
 export async function runHealth(app: App, args: ParsedArgs): Promise<number> {
-  await app.settled(SETTLE_MS);
+  await app.settled(HEALTH_SETTLE_MS);
   await app.health.checkNow();
   const report = app.health.report();
   if (args.values.json) printJson(report);
@@ -73,7 +79,7 @@ export async function runHealth(app: App, args: ParsedArgs): Promise<number> {
       ['SERVER', 'STATUS', 'TRANSPORT', 'TOOLS', 'RESTARTS', 'LATENCY', 'LAST ERROR'],
       Object.entries(report.servers).map(([id, s]) => [
         id,
-        s.status,
+        s.startingForMs === undefined ? s.status : `${s.status} (${(s.startingForMs / 1000).toFixed(1)} s)`,
         s.transport,
         String(s.tools),
         String(s.restarts),

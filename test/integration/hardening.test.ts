@@ -1,6 +1,6 @@
 /**
  * Hardening (issue 9) through the built CLI: input limits on the coordinator's own stdin, config
- * refusals of `check`.
+ * refusals of `check`, `health` with a server stuck starting.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -95,5 +95,64 @@ describe('check', () => {
     assert.equal(run.status, 2, run.stderr);
     assert.ok(run.stderr.includes(`${file}:4: servers.docs.url: must not carry credentials`), run.stderr);
     assert.doesNotMatch(run.stderr + run.stdout, /pw-from-the-env|ada:/);
+  });
+});
+
+describe('health', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test('reports a server stuck in initialize as starting, with how long, overall starting, exit 1, in bounded time', () => {
+    const file = writeConfig(
+      dir.path,
+      {
+        servers: {
+          ok: fixtureServer('ok'),
+          // Reads nothing for 10 minutes: initialize never gets an answer.
+          stuck: {
+            ...fixtureServer('stuck', '--start-delay', '600000'),
+            protocol: 'legacy',
+            connectTimeoutMs: 600_000,
+          },
+        },
+      },
+      'stuck.yml',
+    );
+    const started = Date.now();
+    const run = spawnSync(process.execPath, [MAIN, 'health', '--json', '--config', file], {
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    const tookMs = Date.now() - started;
+    assert.equal(run.signal, null, `health did not answer within 50 s: ${run.stderr}`);
+    assert.equal(run.status, 1, run.stderr);
+    const report = JSON.parse(run.stdout) as {
+      overall: string;
+      servers: Record<string, { status: string; startingForMs?: number }>;
+    };
+    assert.equal(report.overall, 'starting');
+    assert.equal(report.servers['ok']?.status, 'healthy');
+    assert.equal(report.servers['stuck']?.status, 'starting');
+    assert.ok(
+      (report.servers['stuck']?.startingForMs ?? -1) >= 5_000,
+      JSON.stringify(report.servers['stuck']),
+    );
+    assert.ok(tookMs < 50_000, `took ${tookMs} ms`);
+  });
+
+  test('exits 1 when a server is down', () => {
+    const file = writeConfig(
+      dir.path,
+      { servers: { ok: fixtureServer('ok'), gone: { command: 'no-such-mcp-server-xyz' } } },
+      'down.yml',
+    );
+    const run = spawnSync(process.execPath, [MAIN, 'health', '--json', '--config', file], {
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    assert.equal(run.status, 1, run.stderr);
+    const report = JSON.parse(run.stdout) as { overall: string; servers: Record<string, { status: string }> };
+    assert.equal(report.servers['gone']?.status, 'down');
+    assert.equal(report.overall, 'degraded');
   });
 });
