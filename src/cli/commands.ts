@@ -6,6 +6,9 @@ import { dispatchToolCall } from '../server/handlers/tools.js';
 import { UsageError, jsonObjectOption, type ParsedArgs } from './args.js';
 import { printJson, printLine, printTable } from './output.js';
 import { printOnce } from './print-once.js';
+import { CLOCK_SKEW_ALLOWANCE_MS } from '../coordination/bus/replay.js';
+import { bareMessage } from '../shared/errors.js';
+import { redact } from '../shared/redact.js';
 
 /** Longest a one-shot command waits for eager servers before answering with what is ready. */
 const SETTLE_MS = 60_000;
@@ -106,8 +109,45 @@ export async function runEvents(app: App, args: ParsedArgs): Promise<number> {
   heldBack = undefined;
   for (const event of held) print(event);
   if (!follow) return 0;
+  resumeAfterReconnects(app.bus, type, print);
   // Follow until interrupted (the lifecycle handles SIGINT/SIGTERM).
   return new Promise<number>(() => {});
+}
+
+/**
+ * Live events are lost while the subscription is down, and so are the ones other coordinators
+ * buffered through an outage and flushed before this follower subscribed again: they are only in
+ * the stream. So after every reconnect the stream is read again from the moment the link was lost
+ * (less `CLOCK_SKEW_ALLOWANCE_MS`, as publishers stamp events with their own clocks), and
+ * `print` (bounded de-duplication) drops what was already printed.
+ */
+function resumeAfterReconnects(
+  bus: EventBus,
+  type: string | undefined,
+  print: (event: CoordinationEvent) => void,
+): void {
+  if (!bus.onStatus) return;
+  let lostAt: number | undefined;
+  let reading: Promise<void> = Promise.resolve();
+  bus.onStatus((status) => {
+    if (status !== 'connected') {
+      lostAt ??= Date.now();
+      return;
+    }
+    if (lostAt === undefined) return;
+    const since = new Date(lostAt - CLOCK_SKEW_ALLOWANCE_MS).toISOString();
+    lostAt = undefined;
+    // One reading at a time, in order: a flapping link must not print out of order or twice.
+    reading = reading.then(async () => {
+      try {
+        for (const event of await bus.replay({ since, type })) print(event);
+      } catch (error) {
+        process.stderr.write(
+          `mcp-coordinator: events: cannot read back after reconnecting: ${redact(bareMessage(error))}\n`,
+        );
+      }
+    });
+  });
 }
 
 /** How long `events` waits for the shared bus before reading it anyway (and failing clearly). */

@@ -1,12 +1,23 @@
 /**
  * Hardening (issue 9) through the built CLI: input limits on the coordinator's own stdin, config
- * refusals of `check`, `health` with a server stuck starting.
+ * refusals of `check`, `health` with a server stuck starting, `events --follow` across a lost link.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { fixtureServer, MAIN, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  fixtureServer,
+  MAIN,
+  startCoordinator,
+  tempDir,
+  waitFor,
+  writeConfig,
+} from '../helpers/coordinator.js';
+import { startRedis } from '../helpers/redis-server.js';
+import { Redis } from 'ioredis';
 
 const INIT = {
   jsonrpc: '2.0',
@@ -154,5 +165,135 @@ describe('health', () => {
     const report = JSON.parse(run.stdout) as { overall: string; servers: Record<string, { status: string }> };
     assert.equal(report.servers['gone']?.status, 'down');
     assert.equal(report.overall, 'degraded');
+  });
+});
+
+/** A TCP proxy to Redis that can be cut (every connection dropped, new ones refused) and restored. */
+async function cuttableProxy(targetPort: number) {
+  const sockets = new Set<Socket>();
+  let up = true;
+  const server = createServer((client) => {
+    if (!up) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    cut() {
+      up = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      up = true;
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('events --follow', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test('prints the events published while its link was down, once, after it reconnects', async () => {
+    const redis = await startRedis({ aof: true });
+    const proxy = await cuttableProxy(redis.port);
+    const coordination = { prefix: 'resume:', workspaceRoot: dir.path };
+    const publisherFile = writeConfig(
+      dir.path,
+      { servers: {}, coordination: { ...coordination, redis: redis.url } },
+      'publisher.yml',
+    );
+    const followerFile = writeConfig(
+      dir.path,
+      { servers: {}, coordination: { ...coordination, redis: `redis://127.0.0.1:${proxy.port}` } },
+      'follower.yml',
+    );
+    const publisher = await startCoordinator(publisherFile, { env: { MCP_AGENT_ID: 'publisher' } });
+    const follower = spawn(
+      process.execPath,
+      [MAIN, 'events', '--follow', '--type', 'file:*', '--config', followerFile],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    follower.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    follower.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const printed = () =>
+      stdout
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as { id: string; type: string; data: { file?: string } });
+    const lock = async (file: string) => {
+      const r = (await publisher.client.callTool({
+        name: 'coordinator__lock_file',
+        arguments: { file },
+      })) as CallToolResult;
+      assert.equal(r.isError, undefined, JSON.stringify(r.content));
+    };
+    try {
+      await lock('before.ts');
+      await waitFor(() => printed().some((e) => e.data.file === 'before.ts'), 20_000, 'the replayed event');
+      await lock('live.ts');
+      await waitFor(() => printed().some((e) => e.data.file === 'live.ts'), 20_000, 'a live event');
+
+      // The follower loses its link; meanwhile events land in the stream (and on a channel it
+      // is no longer subscribed to). Then the link comes back.
+      proxy.cut();
+      const during = Array.from({ length: 20 }, (_, i) => `during-${i}.ts`);
+      for (const file of during) await lock(file);
+      // All of them in the stream before the follower may reconnect.
+      const inspect = new Redis(redis.url);
+      try {
+        await waitFor(
+          async () => {
+            const entries = (await inspect.xrange('resume:events:stream', '-', '+')) as Array<
+              [string, string[]]
+            >;
+            return entries.some(([, fields]) => fields.join(' ').includes('during-19.ts'));
+          },
+          20_000,
+          'the events in the stream',
+        );
+      } finally {
+        inspect.disconnect();
+      }
+      assert.equal(
+        during.some((file) => printed().some((e) => e.data.file === file)),
+        false,
+        'nothing reached the follower while its link was cut',
+      );
+      proxy.restore();
+
+      await waitFor(
+        () => during.every((file) => printed().some((e) => e.data.file === file)),
+        30_000,
+        'every event published while the link was down',
+      );
+      await lock('after.ts');
+      await waitFor(() => printed().some((e) => e.data.file === 'after.ts'), 20_000, 'a live event after');
+      const ids = printed().map((e) => e.id);
+      assert.equal(new Set(ids).size, ids.length, 'no event printed twice');
+    } finally {
+      follower.kill('SIGKILL');
+      await publisher.close();
+      await proxy.close();
+      await redis.stop();
+    }
   });
 });
