@@ -1,6 +1,7 @@
 /**
  * Hardening (issue 9) through the built CLI: input limits on the coordinator's own stdin, config
- * refusals of `check`, `health` with a server stuck starting, `events --follow` across a lost link.
+ * refusals of `check`, `health` with a server stuck starting, `events --follow` across a lost link,
+ * no orphans after a SIGKILL.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
+  alive,
   fixtureServer,
   MAIN,
   startCoordinator,
@@ -294,6 +296,56 @@ describe('events --follow', () => {
       await publisher.close();
       await proxy.close();
       await redis.stop();
+    }
+  });
+});
+
+describe('children cannot outlive the coordinator', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test('a child that ignores stdin EOF and SIGTERM is gone soon after the coordinator is SIGKILLed', async () => {
+    // Not an MCP server at all: it says its pid and then ignores everything but SIGKILL.
+    const stubborn = [
+      "process.on('SIGTERM', () => {});",
+      "process.stdin.on('end', () => {});",
+      'process.stdin.resume();',
+      "process.stderr.write('stubborn ' + process.pid + '\\n');",
+      'setInterval(() => {}, 1000);',
+    ].join(' ');
+    const file = writeConfig(
+      dir.path,
+      {
+        servers: {
+          a: fixtureServer('a'),
+          stubborn: {
+            command: process.execPath,
+            args: ['-e', stubborn],
+            protocol: 'legacy',
+            connectTimeoutMs: 600_000,
+          },
+        },
+      },
+      'orphans.yml',
+    );
+    const coordinator = spawn(process.execPath, [MAIN, 'serve', '--config', file], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    coordinator.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    coordinator.stdin.write(`${JSON.stringify(INIT)}\n`);
+    let pid = 0;
+    try {
+      pid = Number(
+        (await waitFor(() => /\[stubborn\] stubborn (\d+)/.exec(stderr)?.[1], 20_000, 'the child'))!,
+      );
+      assert.ok(alive(pid));
+      coordinator.kill('SIGKILL');
+      await once(coordinator, 'exit');
+      await waitFor(() => !alive(pid), 20_000, `the stubborn child ${pid} to be gone`);
+    } finally {
+      if (coordinator.exitCode === null && coordinator.signalCode === null) coordinator.kill('SIGKILL');
+      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });
