@@ -103,6 +103,7 @@ export class App {
       workspaceRoot: c.workspaceRoot ?? process.cwd(),
       bus,
       source: instanceId,
+      ...(c.secret && { secret: c.secret }),
       logger,
     });
     const diskCache = await openDiskCache(options);

@@ -85,6 +85,11 @@ export function signEvent(event: CoordinationEvent, secret: string): Coordinatio
   return { ...event, signature: hmac(event, secret) };
 }
 
+/** Any record (a registry entry …) signed the way events are: HMAC of its canonical JSON. */
+export function signRecord<T extends object>(record: T, secret: string): T & { signature: string } {
+  return { ...record, signature: hmac(record, secret) };
+}
+
 export type SignatureVerdict = 'ok' | 'unsigned' | 'forged';
 export type EventVerdict = SignatureVerdict | 'replayed';
 

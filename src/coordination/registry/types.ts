@@ -20,6 +20,8 @@ export interface ServerRegistryEntry {
   transport: string;
   /** The coordinator that wrote the entry (its instance id). */
   owner: string;
+  /** With `coordination.secret`: HMAC of the rest, so a forged entry in Redis is not shown. */
+  signature?: string;
 }
 
 export type ServerRegistration = Omit<ServerRegistryEntry, 'owner' | 'lastSeen'> & { lastSeen?: string };
