@@ -80,27 +80,27 @@ export function expandString(text: string, env: Env): Expansion {
   return { ok: true, value: value + text.slice(last), substituted };
 }
 
-/**
- * Expands every string value of the parsed document in place (keys are left alone), so line
- * numbers survive. Returns one problem per value that could not be expanded; that value is
- * left as written.
- */
 /** Variables whose value is a secret wherever it is used. */
 const SECRET_NAME =
   /TOKEN|SECRET|PASS(WORD|WD)?|PWD|KEY|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|DSN|DATABASE_URL|REDIS_URL/i;
 
 /**
- * Keys whose values carry credentials: headers and auth entries, the coordination backends and
- * secret, and a child's env variable named like a secret (`API_KEY: ${X}`; `${HOME}` in a path
- * stays readable in logs).
+ * Keys whose values carry credentials: auth entries, the coordination backends and secret, and a
+ * header or a child's env variable named like a secret (`Authorization`, `API_KEY: ${X}`; `${HOME}`
+ * in a path stays readable in logs).
  */
 function isCredentialPath(path: readonly (string | number)[]): boolean {
   const last = String(path[path.length - 1]);
-  if (path.some((segment) => segment === 'headers' || segment === 'auth')) return true;
-  if (path[path.length - 2] === 'env') return SECRET_NAME.test(last);
+  if (path.some((segment) => segment === 'auth')) return true;
+  if (path[path.length - 2] === 'env' || path[path.length - 2] === 'headers') return SECRET_NAME.test(last);
   return ['redis', 'postgres', 'secret', 'key'].includes(last);
 }
 
+/**
+ * Expands every string value of the parsed document in place (keys are left alone), so line
+ * numbers survive. Returns one problem per value that could not be expanded; that value is
+ * left as written.
+ */
 export function expandDocument(source: SourceMap, env: Env): Problem[] {
   const problems: Problem[] = [];
   source.forEachValue((node, path) => {

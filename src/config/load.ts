@@ -130,14 +130,18 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
 }
 
 /**
- * Values that are credentials whether or not they came from `${VAR}`: header values (and the
- * token after an auth scheme), the event secret, the Redis password. From now on `shared/redact`
+ * Values that are credentials whether or not they came from `${VAR}`: the values of credential
+ * headers (and the token after an auth scheme), the event secret, the Redis password. From now on `shared/redact`
  * never lets them out.
  */
+/** Headers that carry credentials (not Accept, Content-Type, User-Agent …). */
+const CREDENTIAL_HEADER = /auth|token|key|secret|cookie|session|password|credential|signature/i;
+
 function markConfiguredSecrets(config: Config): void {
   for (const server of Object.values(config.servers)) {
     if (isStdio(server)) continue;
-    for (const value of Object.values(server.headers)) {
+    for (const [name, value] of Object.entries(server.headers)) {
+      if (!CREDENTIAL_HEADER.test(name)) continue;
       markSecret(value);
       markSecret(/^\S+\s+(\S+)$/.exec(value)?.[1]);
     }

@@ -152,7 +152,9 @@ export type MessageId = string | number;
 
 /**
  * Thrown for a line that is not JSON (`code` -32700), or JSON that is not a JSON-RPC 2.0 message
- * (-32600); `id` is the message's id when it had a usable one, for the error reply.
+ * (-32600); `id` is the message's id when it had a usable one, for the error reply. `response`:
+ * it meant to answer something (a `result` or `error`, no `method`): JSON-RPC never answers those,
+ * and an error carrying its id would fail the peer's own request of that id.
  */
 export class FramingError extends Error {
   constructor(
@@ -160,6 +162,7 @@ export class FramingError extends Error {
     message: string,
     readonly id: MessageId | null = null,
     options?: { cause?: unknown },
+    readonly response = false,
   ) {
     super(message, options);
   }
@@ -178,11 +181,14 @@ export function parseMessage(line: string): JSONRPCMessage {
     throw new FramingError(PARSE_ERROR, `not JSON: ${preview(line)}`, null, { cause: error });
   }
   if (!isEnvelope(value)) {
-    const id = isObject(value) ? (value as { id?: unknown }).id : undefined;
+    const m = isObject(value) ? (value as Record<string, unknown>) : {};
+    const response = !('method' in m) && ('result' in m || 'error' in m);
     throw new FramingError(
       INVALID_REQUEST,
       `not a JSON-RPC 2.0 message: ${preview(line)}`,
-      isId(id) ? id : null,
+      isId(m.id) ? m.id : null,
+      undefined,
+      response,
     );
   }
   return value;

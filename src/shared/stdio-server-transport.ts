@@ -86,7 +86,8 @@ export class StdioServerTransport implements Transport {
       message = parseMessage(line);
     } catch (error) {
       // Malformed input is answered, reported and skipped; the session goes on.
-      if (error instanceof FramingError) this.replyError(error.id, error.code, error.message);
+      if (error instanceof FramingError && !error.response)
+        this.replyError(error.id, error.code, error.message);
       this.onerror?.(error as Error);
       return;
     }

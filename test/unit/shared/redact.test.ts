@@ -79,7 +79,7 @@ describe('config', () => {
 
   it('marks header values and ${VAR}s of credential keys secret', () => {
     parseConfigText(
-      'servers:\n  docs:\n    url: http://h/mcp\n    headers: { Authorization: "Bearer ${DOCS_TOKEN}", X-Team: literal-team-key }\n  fs:\n    command: x\n    env: { API_KEY: "${SOME_VALUE}", DATA: "${HOME}/data" }\n',
+      'servers:\n  docs:\n    url: http://h/mcp\n    headers: { Authorization: "Bearer ${DOCS_TOKEN}", X-Api-Key: literal-team-key }\n  fs:\n    command: x\n    env: { API_KEY: "${SOME_VALUE}", DATA: "${HOME}/data" }\n',
       '/p/servers.yml',
       { DOCS_TOKEN: 'tok-from-env', SOME_VALUE: 'child-api-value', HOME: '/home/ada' },
     );

@@ -75,6 +75,20 @@ describe('StdioServerTransport input limits', () => {
     });
   });
 
+  it('never answers a malformed response (its id would fail the own request of the client)', async () => {
+    const t = pipes();
+    await t.transport.start();
+    t.stdin.write('{"jsonrpc":"2.0","id":4,"result":[1,2]}\n{"jsonrpc":"2.0","id":5,"error":"no"}\n');
+    // A line that is answered: once its reply is out, any reply to the two above would be too.
+    t.stdin.write('not json\n');
+    await until(() => t.replies.length > 0, 'the parse error reply');
+    assert.deepEqual(
+      t.replies.map((r) => [r.id, r.error?.code]),
+      [[null, -32700]],
+    );
+    assert.equal(t.errors.length, 3);
+  });
+
   it('replies -32700 to a line that is not JSON and -32600 to one that is not JSON-RPC', async () => {
     const t = pipes();
     await t.transport.start();
