@@ -88,7 +88,7 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
       return refused({ unlocked: false, file, reason: 'locked by another agent', holder, expiresAt });
     }),
     tool('list_locks', 'List the current file locks of every agent.', async () => {
-      return ok({ locks: (await locks.list()).map(publicLock) });
+      return ok(boundedList('locks', (await locks.list()).map(publicLock)));
     }),
     tool(
       'claim_task',
@@ -179,7 +179,7 @@ export function boundedList<T>(
     truncated: {
       shown,
       total: items.length,
-      note: `only the first ${shown} of ${items.length} ${key} fit in one result; filter by status to see the rest`,
+      note: `only the first ${shown} of ${items.length} ${key} fit in one result`,
     },
   };
 }
