@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
 import { diffServers, watchConfig, type ConfigWatcher } from './config/watch.js';
 import { catalogCacheDir } from './catalog/cache-location.js';
+import { loadCacheKey } from './catalog/cache-key.js';
 import { CatalogDiskCache } from './catalog/disk-cache.js';
 import { namespaceOptions } from './catalog/from-config.js';
 import { createBus } from './coordination/bus/index.js';
@@ -31,6 +32,7 @@ import { RequestStateSealer } from './server/request-state.js';
 import type { SessionEra, UpstreamSession } from './server/session.js';
 import { SERVER_INFO, sessionFactory, type SessionBinding } from './server/upstream.js';
 import type { Logger } from './shared/logger.js';
+import { redact } from './shared/redact.js';
 
 export interface AppOptions {
   config: Config;
@@ -38,6 +40,8 @@ export interface AppOptions {
   logger: Logger;
   /** $MCP_AGENT_ID when set: overrides the agent id derived from the client. */
   agentId?: string;
+  /** The per-user key of the warm catalog (`catalog/cache-key`); without it the cache lasts one run. */
+  cacheKeyFile?: string;
 }
 
 export function routingPolicy(config: Config): RoutingPolicy {
@@ -99,6 +103,7 @@ export class App {
       workspaceRoot: c.workspaceRoot ?? process.cwd(),
       bus,
       source: instanceId,
+      ...(c.secret && { secret: c.secret }),
       logger,
     });
     const diskCache = await openDiskCache(options);
@@ -137,7 +142,7 @@ export class App {
         return cached?.era ? { era: cached.era, discover: cached.discover } : undefined;
       },
       logger: logger.child('downstream'),
-      stderrSink: (id, line) => process.stderr.write(`[${id}] ${line}\n`),
+      stderrSink: (id, line) => process.stderr.write(`[${id}] ${redact(line)}\n`),
       clientInfo: SERVER_INFO,
     });
     this.health = new HealthMonitor({
@@ -361,7 +366,9 @@ export class App {
 async function openDiskCache(options: AppOptions): Promise<CatalogDiskCache | undefined> {
   const dir = catalogCacheDir(options.config.cacheDir, options.configFile);
   if (dir === undefined) return undefined;
-  const cache = new CatalogDiskCache({ dir, logger: options.logger.child('catalog-cache') });
+  const logger = options.logger.child('catalog-cache');
+  const key = options.cacheKeyFile ? await loadCacheKey(options.cacheKeyFile, logger) : randomBytes(32);
+  const cache = new CatalogDiskCache({ dir, logger, key });
   await cache.load();
   return cache;
 }

@@ -7,9 +7,13 @@
  * memory and in one small JSON file, written debounced and atomically (tmp + rename), so a
  * crash mid-write or several coordinators sharing the folder never leave a torn file. The file
  * is only ever a hint: a missing, unreadable or corrupt one is skipped with a warning.
+ *
+ * The file and its folder are owner-only (0600 / 0700), and every entry carries an HMAC of its
+ * server id, config hash and snapshot under the per-user key (`cache-key`): a file readable or
+ * writable by others, or an entry planted or edited, is ignored with a warning, never served.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LRUCache } from 'lru-cache';
@@ -19,15 +23,19 @@ import { type Clock, systemClock } from '../shared/clock.js';
 import type { DownstreamSnapshot } from '../downstream/types.js';
 import { canonicalJson } from '../shared/canonical-json.js';
 import type { Logger } from '../shared/logger.js';
+import { assertOwnerOnly } from './cache-key.js';
 import { CATALOG_CACHE_FILE } from './cache-location.js';
 
 export { CATALOG_CACHE_FILE };
 
-const FORMAT_VERSION = 1;
+/** 2: entries carry a `mac`; a version 1 file is ignored (and rewritten). */
+const FORMAT_VERSION = 2;
 
 export interface CatalogDiskCacheOptions {
   dir: string;
   logger: Logger;
+  /** Signs and checks every entry (`loadCacheKey`). */
+  key: Uint8Array;
   /** Quiet time before a change is written; flush() writes at once. */
   debounceMs?: number;
   /** Servers remembered (least recently used dropped first). */
@@ -39,12 +47,15 @@ interface Entry {
   hash: string;
   savedAt: string;
   snapshot: DownstreamSnapshot;
+  /** HMAC of id, hash and snapshot under the cache key. */
+  mac: string;
 }
 
 const named = z.looseObject({ name: z.string() });
 const entrySchema = z.object({
   hash: z.string(),
   savedAt: z.string(),
+  mac: z.string(),
   snapshot: z.looseObject({
     serverInfo: z.looseObject({ name: z.string(), version: z.string() }),
     capabilities: z.record(z.string(), z.unknown()),
@@ -98,10 +109,16 @@ export class CatalogDiskCache {
   async load(): Promise<void> {
     let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
+      const handle = await open(this.file, 'r');
+      try {
+        assertOwnerOnly(await handle.stat(), this.file);
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      this.options.logger.warn(`catalog cache ${this.file} unreadable, ignored`, { error });
+      this.options.logger.warn(`catalog cache ${this.file} not trusted, ignored`, { error });
       return;
     }
     let raw: unknown;
@@ -121,14 +138,22 @@ export class CatalogDiskCache {
       return;
     }
     const bad: string[] = [];
+    const forged: string[] = [];
     // The file lists the most recently used first; insert oldest first to keep that order.
     for (const [id, value] of Object.entries(parsed.data.entries).reverse()) {
       const entry = entrySchema.safeParse(value);
       if (!entry.success) bad.push(id);
+      else if (!this.verify(id, entry.data as Entry)) forged.push(id);
       else if (!this.entries.has(id)) this.entries.set(id, entry.data as Entry);
     }
     if (bad.length > 0) {
       this.options.logger.warn(`catalog cache ${this.file}: malformed entries ignored`, { servers: bad });
+    }
+    if (forged.length > 0) {
+      this.options.logger.warn(
+        `catalog cache ${this.file}: entries failing the integrity check (planted or edited?) ignored`,
+        { servers: forged },
+      );
     }
   }
 
@@ -143,7 +168,12 @@ export class CatalogDiskCache {
     const hash = configHash(config);
     const known = this.entries.get(id);
     if (known && known.hash === hash && isDeepStrictEqual(known.snapshot, snapshot)) return;
-    this.entries.set(id, { hash, savedAt: new Date().toISOString(), snapshot });
+    this.entries.set(id, {
+      hash,
+      savedAt: new Date().toISOString(),
+      snapshot,
+      mac: this.mac(id, hash, snapshot),
+    });
     this.dirty = true;
     this.cancelWrite?.();
     this.cancelWrite = this.clock.setTimer(() => void this.flush(), this.debounceMs);
@@ -161,6 +191,16 @@ export class CatalogDiskCache {
     return this.writing;
   }
 
+  private mac(id: string, hash: string, snapshot: DownstreamSnapshot): string {
+    return createHmac('sha256', this.options.key).update(canonicalJson({ id, hash, snapshot })).digest('hex');
+  }
+
+  private verify(id: string, entry: Entry): boolean {
+    const expected = Buffer.from(this.mac(id, entry.hash, entry.snapshot), 'hex');
+    const given = Buffer.from(entry.mac, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
   private serialize(): string {
     const entries: Record<string, Entry> = {};
     for (const [id, entry] of this.entries.entries()) entries[id] = entry;
@@ -170,8 +210,8 @@ export class CatalogDiskCache {
   private async write(body: string): Promise<void> {
     const tmp = `${this.file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
     try {
-      await mkdir(this.options.dir, { recursive: true });
-      await writeFile(tmp, body, 'utf8');
+      await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+      await writeFile(tmp, body, { encoding: 'utf8', mode: 0o600 });
       await rename(tmp, this.file);
     } catch (error) {
       this.options.logger.warn(`catalog cache ${this.file} not written`, { error });

@@ -5,6 +5,10 @@ import { META_SERVER } from '../catalog/types.js';
 import { dispatchToolCall } from '../server/handlers/tools.js';
 import { UsageError, jsonObjectOption, type ParsedArgs } from './args.js';
 import { printJson, printLine, printTable } from './output.js';
+import { printOnce } from './print-once.js';
+import { CLOCK_SKEW_ALLOWANCE_MS } from '../coordination/bus/replay.js';
+import { bareMessage } from '../shared/errors.js';
+import { redact } from '../shared/redact.js';
 
 /** Longest a one-shot command waits for eager servers before answering with what is ready. */
 const SETTLE_MS = 60_000;
@@ -61,8 +65,14 @@ export async function runAggregate(app: App, args: ParsedArgs): Promise<number> 
   return Object.keys(outcome.results).length === 0 ? 1 : 0;
 }
 
+/**
+ * How long `health` waits for servers still starting: a server stuck in `initialize` is reported
+ * as `starting` (with how long) after this, instead of holding the answer for a minute.
+ */
+const HEALTH_SETTLE_MS = 10_000;
+
 export async function runHealth(app: App, args: ParsedArgs): Promise<number> {
-  await app.settled(SETTLE_MS);
+  await app.settled(HEALTH_SETTLE_MS);
   await app.health.checkNow();
   const report = app.health.report();
   if (args.values.json) printJson(report);
@@ -72,7 +82,7 @@ export async function runHealth(app: App, args: ParsedArgs): Promise<number> {
       ['SERVER', 'STATUS', 'TRANSPORT', 'TOOLS', 'RESTARTS', 'LATENCY', 'LAST ERROR'],
       Object.entries(report.servers).map(([id, s]) => [
         id,
-        s.status,
+        s.startingForMs === undefined ? s.status : `${s.status} (${(s.startingForMs / 1000).toFixed(1)} s)`,
         s.transport,
         String(s.tools),
         String(s.restarts),
@@ -89,12 +99,7 @@ export async function runEvents(app: App, args: ParsedArgs): Promise<number> {
   // Redis: wait until the publisher is ready and the subscription is live, so the replay can be
   // read and no live event falls between the replay and the subscription.
   await busReady(app.bus, BUS_READY_MS);
-  const printed = new Set<string>();
-  const print = (event: CoordinationEvent) => {
-    if (printed.has(event.id)) return;
-    printed.add(event.id);
-    printLine(JSON.stringify(event));
-  };
+  const print = printOnce<CoordinationEvent>((event) => printLine(JSON.stringify(event)));
   // Subscribe before replaying; what arrives meanwhile is held back and printed after the
   // replay, once (an event can be in both).
   let heldBack: CoordinationEvent[] | undefined = follow ? [] : undefined;
@@ -104,8 +109,45 @@ export async function runEvents(app: App, args: ParsedArgs): Promise<number> {
   heldBack = undefined;
   for (const event of held) print(event);
   if (!follow) return 0;
+  resumeAfterReconnects(app.bus, type, print);
   // Follow until interrupted (the lifecycle handles SIGINT/SIGTERM).
   return new Promise<number>(() => {});
+}
+
+/**
+ * Live events are lost while the subscription is down, and so are the ones other coordinators
+ * buffered through an outage and flushed before this follower subscribed again: they are only in
+ * the stream. So after every reconnect the stream is read again from the moment the link was lost
+ * (less `CLOCK_SKEW_ALLOWANCE_MS`, as publishers stamp events with their own clocks), and
+ * `print` (bounded de-duplication) drops what was already printed.
+ */
+function resumeAfterReconnects(
+  bus: EventBus,
+  type: string | undefined,
+  print: (event: CoordinationEvent) => void,
+): void {
+  if (!bus.onStatus) return;
+  let lostAt: number | undefined;
+  let reading: Promise<void> = Promise.resolve();
+  bus.onStatus((status) => {
+    if (status !== 'connected') {
+      lostAt ??= Date.now();
+      return;
+    }
+    if (lostAt === undefined) return;
+    const since = new Date(lostAt - CLOCK_SKEW_ALLOWANCE_MS).toISOString();
+    lostAt = undefined;
+    // One reading at a time, in order: a flapping link must not print out of order or twice.
+    reading = reading.then(async () => {
+      try {
+        for (const event of await bus.replay({ since, type })) print(event);
+      } catch (error) {
+        process.stderr.write(
+          `mcp-coordinator: events: cannot read back after reconnecting: ${redact(bareMessage(error))}\n`,
+        );
+      }
+    });
+  });
 }
 
 /** How long `events` waits for the shared bus before reading it anyway (and failing clearly). */

@@ -11,6 +11,9 @@ import type { UpstreamSession } from '../server/session.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedArgs } from './args.js';
 import { installLifecycle } from './lifecycle.js';
 import { printLine } from './output.js';
+import { redact } from '../shared/redact.js';
+import { homedir } from 'node:os';
+import { defaultCacheKeyFile } from '../catalog/cache-key.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -19,7 +22,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   try {
     args = parseCommandLine(argv);
   } catch (error) {
-    process.stderr.write(`mcp-coordinator: ${bareMessage(error)}\n\n${USAGE}\n`);
+    process.stderr.write(`mcp-coordinator: ${redact(bareMessage(error))}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
   if (args.values.help) {
@@ -62,6 +65,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       configFile: loaded.file,
       logger,
       agentId: env.MCP_AGENT_ID || undefined,
+      cacheKeyFile: defaultCacheKeyFile(homedir(), env.XDG_CONFIG_HOME),
     });
   } catch (error) {
     early?.killAllSync();
@@ -76,7 +80,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     if (args.command !== 'events') app.startDownstreams();
     return await runCommand(app, args);
   } catch (error) {
-    process.stderr.write(`mcp-coordinator: ${bareMessage(error)}\n`);
+    process.stderr.write(`mcp-coordinator: ${redact(bareMessage(error))}\n`);
     return error instanceof UsageError ? EXIT.usage : EXIT.failed;
   } finally {
     await Promise.race([app.close(), new Promise((r) => setTimeout(r, 4_500).unref())]);

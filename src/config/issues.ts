@@ -151,6 +151,7 @@ export function describeIssue(issue: z.core.$ZodIssue, context: IssueContext): I
       return { path, detail: `must be ${bound}${got}` };
     }
     case 'too_big': {
+      if (custom) return { path, detail: `${custom}${got}` };
       const maximum = Number(issue.maximum);
       const bound = issue.inclusive ? `at most ${maximum}` : `less than ${maximum}`;
       return { path, detail: `must be ${bound}${got}` };

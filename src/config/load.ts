@@ -8,10 +8,12 @@
  * then `${VAR}`, then the Claude Desktop conversion, then the schema), so fixing errors top to
  * bottom always works. Cross-reference checks run only once the schema passed.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../shared/errors.js';
+import { markSecret } from '../shared/redact.js';
 import { checkConfig } from './checks.js';
 import { fromDesktopConfig, isDesktopConfig } from './claude-desktop.js';
 import { expandDocument, type Env } from './expand.js';
@@ -43,11 +45,32 @@ export async function loadConfig(file: string, env: Env): Promise<LoadedConfig> 
   const absolute = path.resolve(file);
   let text: string;
   try {
-    text = await readFile(absolute, 'utf8');
+    text = await readRegularFile(absolute);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(absolute, undefined, '', readFailure(error));
   }
   return { config: parseConfigText(text, absolute, env), file: absolute, baseDir: path.dirname(absolute) };
+}
+
+/**
+ * Reads a config file only if it is a regular file: a FIFO would block the read until someone
+ * writes to it (forever, for `check`), a device would never end. Opened non-blocking, and the
+ * open handle is checked, so what is read is what was checked.
+ */
+async function readRegularFile(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!stat.isFile()) {
+      const kind = stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isSocket() ? 'a socket' : 'a device';
+      throw new ConfigError(file, undefined, '', `is ${kind}, not a regular file: refusing to read it`);
+    }
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -68,7 +91,7 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
     throw new ConfigError(file, source.lineAt(where), key, syntaxDetail(syntax));
   }
 
-  const problems = expandDocument(source, env);
+  const problems = [...reservedIds(source), ...expandDocument(source, env)];
   let data: unknown;
   try {
     data = doc.toJS();
@@ -102,7 +125,34 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
   }));
   throwFirst(crossProblems, source, file);
 
+  markConfiguredSecrets(parsed.data);
   return resolvePaths(parsed.data, path.dirname(path.resolve(file)));
+}
+
+/**
+ * Values that are credentials whether or not they came from `${VAR}`: the values of credential
+ * headers (and the token after an auth scheme), the event secret, the Redis password. From now on `shared/redact`
+ * never lets them out.
+ */
+/** Headers that carry credentials (not Accept, Content-Type, User-Agent …). */
+const CREDENTIAL_HEADER = /auth|token|key|secret|cookie|session|password|credential|signature/i;
+
+function markConfiguredSecrets(config: Config): void {
+  for (const server of Object.values(config.servers)) {
+    if (isStdio(server)) continue;
+    for (const [name, value] of Object.entries(server.headers)) {
+      if (!CREDENTIAL_HEADER.test(name)) continue;
+      markSecret(value);
+      markSecret(/^\S+\s+(\S+)$/.exec(value)?.[1]);
+    }
+  }
+  markSecret(config.coordination.secret);
+  try {
+    if (config.coordination.redis)
+      markSecret(decodeURIComponent(new URL(config.coordination.redis).password));
+  } catch {
+    // Not a URL: the schema's business, not the redactor's.
+  }
 }
 
 /**
@@ -129,6 +179,24 @@ function resolvePaths(config: Config, baseDir: string): Config {
     },
     ...(config.cacheDir ? { cacheDir: path.resolve(baseDir, config.cacheDir) } : {}),
   };
+}
+
+/**
+ * Ids that name a property every JavaScript object has: `__proto__` would vanish when the file is
+ * turned into objects (a server silently dropped), the others would shadow built-ins in lookups.
+ */
+const RESERVED_IDS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function reservedIds(source: SourceMap): Problem[] {
+  return ['servers', 'mcpServers'].flatMap((top) =>
+    source
+      .keysAt([top])
+      .filter((id) => RESERVED_IDS.has(id))
+      .map((id) => ({
+        path: [top, id],
+        detail: `"${id}" cannot be a server id (a reserved JavaScript name); rename it`,
+      })),
+  );
 }
 
 /** Throws the problem written first in the file (stable for equal lines), if any. */

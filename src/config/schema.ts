@@ -6,9 +6,37 @@
  * them after the key path: `servers.yml:4: servers.memory.prefix: must hold only …`.
  */
 import { z } from 'zod';
+import { hasUserinfo } from '../shared/redact.js';
 import { closest } from './suggest.js';
 
 export const SERVER_ID = /^[A-Za-z0-9-]+$/;
+
+/** Node's timers hold 32-bit signed milliseconds: a longer delay silently becomes 1 ms. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** A positive duration in ms that a timer can hold. */
+const duration = () =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_DURATION_MS, {
+      error: `must be at most ${MAX_DURATION_MS} ms (about 24.8 days): longer delays overflow Node's timers`,
+    });
+
+/** `redis://` or `rediss://` (TLS), or "" for the embedded bus. */
+const redisUrl = z.string().refine(
+  (value) => {
+    if (value === '') return true;
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be a redis:// or rediss:// URL (or empty for the embedded in-process bus)' },
+);
 
 const toolFilter = z.strictObject({
   include: z.array(z.string().min(1)).optional(),
@@ -16,7 +44,7 @@ const toolFilter = z.strictObject({
 });
 
 const cacheSpec = z.strictObject({
-  ttlMs: z.number().int().positive(),
+  ttlMs: duration(),
   tools: z.array(z.string().min(1)).min(1),
 });
 
@@ -31,9 +59,9 @@ const common = {
   enabled: z.boolean().default(true),
   tools: toolFilter.optional(),
   /** Per call. */
-  timeoutMs: z.number().int().positive().default(60_000),
+  timeoutMs: duration().default(60_000),
   /** Start-up: spawn or connect, era probe, initialize and the first catalog drain. */
-  connectTimeoutMs: z.number().int().positive().default(30_000),
+  connectTimeoutMs: duration().default(30_000),
   startup: z.enum(['eager', 'lazy']).default('eager'),
   /** The server's MCP era: probed (`auto`), or pinned. */
   protocol: z.enum(['auto', 'legacy', 'modern']).default('auto'),
@@ -45,12 +73,27 @@ export const stdioServerSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * What the child inherits from the coordinator's environment beyond the minimal set (PATH,
+   * HOME, locale, temp dirs …): variable names (`NAME*` for a family), or `all`.
+   */
+  inheritEnv: z
+    .union([z.literal('all'), z.array(z.string().regex(/^[^=\s]+$/, 'must be variable names'))], {
+      error: 'must be "all" or a list of variable names',
+    })
+    .optional(),
   cwd: z.string().optional(),
 });
 
 export const remoteServerSchema = z.strictObject({
   ...common,
-  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((url) => !hasUserinfo(url), {
+      error:
+        'must not carry credentials (user:password@): they would be logged and shared; ' +
+        'send them as a header instead, e.g. headers: { Authorization: "Bearer ${TOKEN}" }',
+    }),
   transport: z.enum(['streamable-http', 'sse']).default('streamable-http'),
   headers: z.record(z.string(), z.string()).default({}),
 });
@@ -130,25 +173,25 @@ export const configSchema = z.strictObject({
     .prefault({}),
   health: z
     .strictObject({
-      intervalMs: z.number().int().positive().default(5_000),
-      timeoutMs: z.number().int().positive().default(2_000),
+      intervalMs: duration().default(5_000),
+      timeoutMs: duration().default(2_000),
       /** Consecutive failures that open the circuit breaker. */
       failureThreshold: z.number().int().positive().default(3),
       /** How long an open breaker skips a server before probing it again. */
-      cooldownMs: z.number().int().positive().default(10_000),
+      cooldownMs: duration().default(10_000),
     })
     .prefault({}),
   coordination: z
     .strictObject({
       /** Empty or absent: the embedded in-process bus. */
-      redis: z.string().default(''),
+      redis: redisUrl.default(''),
       prefix: z.string().default('mcp:'),
-      lockTtlMs: z.number().int().positive().default(60_000),
+      lockTtlMs: duration().default(60_000),
       /** HMAC-SHA256 signing of events when set. */
       secret: z.string().optional(),
       /** Root that lock paths are made relative to; defaults to the config file's folder. */
       workspaceRoot: z.string().optional(),
-      agentTtlMs: z.number().int().positive().default(30_000),
+      agentTtlMs: duration().default(30_000),
       streamMaxLen: z.number().int().positive().default(10_000),
     })
     .prefault({}),

@@ -70,6 +70,16 @@ export class SourceMap {
     return this.lineAt(offset);
   }
 
+  /** The keys of the map at `path` as written (before any conversion could drop one). */
+  keysAt(path: KeyPath): string[] {
+    let node: unknown = this.doc.contents;
+    for (const segment of path) {
+      if (!isMap(node)) return [];
+      node = node.items.find((item) => keyName(item.key) === String(segment))?.value;
+    }
+    return isMap(node) ? node.items.map((item) => keyName(item.key)) : [];
+  }
+
   /**
    * The key path of the deepest entry that contains `offset` (where a YAML syntax error
    * was found), so even a syntax error can name its key.

@@ -7,6 +7,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { EVENT_TYPES, type CoordinationEvent, type EventInput } from './types.js';
 import { canonicalJson } from '../shared/canonical-json.js';
+import { redactValue } from '../shared/redact.js';
+import { compileTypeGlob } from './type-glob.js';
 
 /** Events older (or further in the future) than this are treated as replays when signing is on. */
 export const DEFAULT_MAX_EVENT_AGE_MS = 60_000;
@@ -67,7 +69,8 @@ export function createEvent(input: EventInput, options: CreateEventOptions): Coo
     type: input.type,
     source: options.source,
     agentId: input.agentId ?? options.agentId,
-    data: input.data,
+    // Event data travels to every coordinator sharing the stream: nothing secret may ride along.
+    data: redactValue(input.data),
     timestamp: new Date(now).toISOString(),
   };
   return options.secret === undefined ? event : signEvent(event, options.secret);
@@ -80,6 +83,11 @@ function hmac(event: object, secret: string): string {
 
 export function signEvent(event: CoordinationEvent, secret: string): CoordinationEvent {
   return { ...event, signature: hmac(event, secret) };
+}
+
+/** Any record (a registry entry …) signed the way events are: HMAC of its canonical JSON. */
+export function signRecord<T extends object>(record: T, secret: string): T & { signature: string } {
+  return { ...record, signature: hmac(record, secret) };
 }
 
 export type SignatureVerdict = 'ok' | 'unsigned' | 'forged';
@@ -181,24 +189,8 @@ export function parseEvent(json: string): ParsedEvent | undefined {
   return { event, raw };
 }
 
-/**
- * `*` (or empty) matches everything, `file:*` a family prefix, anything else exactly; `*` may
- * appear anywhere; a comma-separated list matches when any entry does.
- */
-export function compileTypeGlob(glob: string | undefined): (type: string) => boolean {
-  const patterns = (glob ?? '*')
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0);
-  if (patterns.length === 0 || patterns.includes('*')) return () => true;
-  const regexes = patterns.map((p) => new RegExp(`^${p.split('*').map(escapeRegExp).join('.*')}$`));
-  return (type) => regexes.some((r) => r.test(type));
-}
+export { compileTypeGlob, MAX_TYPE_GLOB_LENGTH } from './type-glob.js';
 
 export function matchesType(type: string, glob: string | undefined): boolean {
   return compileTypeGlob(glob)(type);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

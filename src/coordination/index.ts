@@ -40,6 +40,8 @@ export interface CoordinationOptions {
   bus: EventBus;
   /** This coordinator's instance id (event source, registry owner, agent records). */
   source: string;
+  /** `coordination.secret`: registry entries are signed and checked like events. */
+  secret?: string;
   logger?: Logger;
   clock?: Clock;
 }
@@ -106,7 +108,7 @@ export interface CoordinationServices {
 /** The services over given backends (shared by createCoordination and the contract tests). */
 export function assembleServices(
   backends: CoordinationBackends,
-  options: Pick<CoordinationOptions, 'bus' | 'source' | 'lockTtlMs' | 'agentTtlMs'> & {
+  options: Pick<CoordinationOptions, 'bus' | 'source' | 'lockTtlMs' | 'agentTtlMs' | 'secret'> & {
     clock: Clock;
     logger: Logger;
   },
@@ -131,7 +133,14 @@ export function assembleServices(
     clock,
     logger,
   });
-  const registry = new Registry({ backend: backends.registry, bus, owner: source, clock });
+  const registry = new Registry({
+    backend: backends.registry,
+    bus,
+    owner: source,
+    clock,
+    ...(options.secret !== undefined && { secret: options.secret }),
+    logger,
+  });
   return {
     locks,
     tasks,

@@ -88,7 +88,7 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
       return refused({ unlocked: false, file, reason: 'locked by another agent', holder, expiresAt });
     }),
     tool('list_locks', 'List the current file locks of every agent.', async () => {
-      return ok({ locks: (await locks.list()).map(publicLock) });
+      return ok(boundedList('locks', (await locks.list()).map(publicLock)));
     }),
     tool(
       'claim_task',
@@ -107,7 +107,7 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
       return finished('released', await tasks.release(a.taskId, who));
     }),
     tool('list_tasks', 'List tasks, optionally only those claimed, completed or released.', async (a) => {
-      return ok({ tasks: await tasks.list(a.status) });
+      return ok(boundedList('tasks', await tasks.list(a.status)));
     }),
   ];
   // A call that names no agent (a one-shot CLI command) acts as the process's own agent.
@@ -152,6 +152,36 @@ function finished(verb: 'completed' | 'released', result: FinishResult): CallToo
     not_claimer: 'the task is claimed by another agent',
   }[result.reason];
   return refused({ [verb]: false, ...result, ok: undefined, error: why });
+}
+
+/** Most JSON a built-in list puts in one result; clients end a session over their message limit. */
+export const MAX_LIST_RESULT_BYTES = 1024 * 1024;
+
+/**
+ * `{ [key]: items }`, or as many items as fit in `MAX_LIST_RESULT_BYTES` (twice: the result
+ * carries its JSON as text as well) and a `truncated` note saying how many were left out.
+ */
+export function boundedList<T>(
+  key: string,
+  items: readonly T[],
+  maxBytes = MAX_LIST_RESULT_BYTES,
+): Record<string, unknown> {
+  let bytes = 0;
+  let shown = 0;
+  for (const item of items) {
+    bytes += Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (bytes > maxBytes / 2) break;
+    shown++;
+  }
+  if (shown === items.length) return { [key]: items };
+  return {
+    [key]: items.slice(0, shown),
+    truncated: {
+      shown,
+      total: items.length,
+      note: `only the first ${shown} of ${items.length} ${key} fit in one result`,
+    },
+  };
 }
 
 function ok(body: Record<string, unknown>): CallToolResult {

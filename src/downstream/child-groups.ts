@@ -4,19 +4,24 @@
  * Every child is spawned `detached`, so it leads its own group and never gets the terminal's
  * signals: the coordinator is the only one who can end it. This registry is what makes that true
  * even on an abrupt exit — the app calls `killAllSync()` from `process.on('exit')`, where nothing
- * asynchronous can run any more. Owned by the pool; not a module-level singleton.
+ * asynchronous can run any more — and, through the `OrphanWatchdog`, even when the coordinator is
+ * killed with SIGKILL. Owned by the pool; not a module-level singleton.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { OrphanWatchdog } from './orphan-watchdog.js';
 
 export class ChildGroups {
   private readonly groups = new Set<number>();
 
+  constructor(private readonly watchdog: OrphanWatchdog | undefined = new OrphanWatchdog()) {}
+
   add(pgid: number): void {
     this.groups.add(pgid);
+    this.watchdog?.add(pgid);
   }
 
   delete(pgid: number): void {
-    this.groups.delete(pgid);
+    if (this.groups.delete(pgid)) this.watchdog?.delete(pgid);
   }
 
   get size(): number {

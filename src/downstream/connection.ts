@@ -35,6 +35,7 @@ import type {
   EraVerdict,
   TransportKind,
 } from './types.js';
+import { redact } from '../shared/redact.js';
 
 export const DEFAULT_CLIENT_INFO: Implementation = { name: 'mcp-coordinator', version: '0.0.0' };
 
@@ -98,7 +99,8 @@ export class SupervisedDownstream implements Downstream {
     return this._restarts;
   }
   get lastError(): string | undefined {
-    return this.lastFailure?.message;
+    const message = this.lastFailure?.message;
+    return message === undefined ? undefined : redact(message);
   }
   get snapshot(): DownstreamSnapshot | undefined {
     return this._snapshot;

@@ -23,6 +23,7 @@ import { OnDemandSchemaValidator } from '../shared/on-demand-validator.js';
 import { type CatalogList, drainList, drainSnapshot } from './catalog-drain.js';
 import type * as Remote from './remote.js';
 import type { DownstreamHooks, DownstreamSnapshot, Era, EraVerdict, TransportKind } from './types.js';
+import { Coalescer } from './coalesce.js';
 
 export const MODERN_VERSION = '2026-07-28';
 
@@ -68,6 +69,8 @@ export class DownstreamSession {
   private lastError: TransportFailureError | undefined;
   private closing: Promise<void> | undefined;
   private readonly refreshSeq: Record<CatalogList, number> = { tools: 0, prompts: 0, resources: 0 };
+  /** A flood of list_changed: one re-list in flight per list and one queued, never more. */
+  private readonly refreshes = new Coalescer<CatalogList>((list) => this.refresh(list));
   /** list_changed that arrived while the first drain ran: refreshed once it is done. */
   private readonly dirty = new Set<CatalogList>();
   /** Remote sessions only: the SDK's HTTP error classes, loaded with the transport. */
@@ -178,9 +181,13 @@ export class DownstreamSession {
     client.setRequestHandler('sampling/createMessage', (request, ctx) => forward(request, ctx.mcpReq.signal));
     client.setRequestHandler('elicitation/create', (request, ctx) => forward(request, ctx.mcpReq.signal));
     client.setRequestHandler('roots/list', (request, ctx) => forward(request, ctx.mcpReq.signal));
-    client.setNotificationHandler('notifications/tools/list_changed', () => this.refresh('tools'));
-    client.setNotificationHandler('notifications/prompts/list_changed', () => this.refresh('prompts'));
-    client.setNotificationHandler('notifications/resources/list_changed', () => this.refresh('resources'));
+    client.setNotificationHandler('notifications/tools/list_changed', () => this.refreshes.trigger('tools'));
+    client.setNotificationHandler('notifications/prompts/list_changed', () =>
+      this.refreshes.trigger('prompts'),
+    );
+    client.setNotificationHandler('notifications/resources/list_changed', () =>
+      this.refreshes.trigger('resources'),
+    );
     client.fallbackNotificationHandler = async (notification) => hooks.onNotification(serverId, notification);
     client.onerror = (error) => this.onTransportError(error);
     client.onclose = () =>

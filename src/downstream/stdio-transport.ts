@@ -1,6 +1,7 @@
 /**
  * An SDK `Transport` over a spawned child: stdout is the protocol (newline-delimited JSON-RPC,
- * framed by `shared/json-lines`), stderr is forwarded line by line.
+ * framed by `shared/json-lines`), stderr is forwarded line by line (`stderr-lines`: each line capped,
+ * so no output can grow the coordinator's memory).
  *
  * Differences from the SDK's StdioClientTransport, and why:
  * - the child is `detached`, so it leads its own process group: shutting down kills the group,
@@ -10,21 +11,30 @@
  *   command, instead of surfacing as a bare ENOENT later;
  * - an unexpected exit is reported through `onerror` (with code/signal) before `onclose`, so the
  *   supervisor can say why the server went away;
- * - env is the coordinator's whole environment with the configured env on top, not the SDK's
- *   minimal whitelist: the coordinator already runs in the environment the user gave their IDE,
- *   and servers routinely need more than PATH/HOME (proxies, NODE_OPTIONS, tool-specific tokens);
+ * - env is a minimal inherited set (`child-env`), what the server's `inheritEnv` names, and its
+ *   configured env on top: the coordinator's own secrets (REDIS_URL, MCP_EVENTS_SECRET, keys)
+ *   never reach a child unless named;
  * - the child can be spawned ahead of the session (`prespawn()`), so its runtime boots while the
  *   upstream client is still handshaking; `start()` then only attaches the session to it;
  * - framing is `json-lines` (no second zod pass, one write per event-loop turn), not `ReadBuffer`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Transport } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage } from '@modelcontextprotocol/client';
 import { TransportFailureError } from '../shared/errors.js';
-import { LineReader, LineWriter, parseMessage } from '../shared/json-lines.js';
+import {
+  INVALID_REQUEST,
+  LineReader,
+  LineWriter,
+  MAX_LINE_BYTES,
+  type OversizeLine,
+  parseMessage,
+} from '../shared/json-lines.js';
+import { describeOversize, formatBytes } from '../shared/oversize.js';
 import { type ChildGroups, groupAlive, signalGroup } from './child-groups.js';
+import { childEnvironment, type InheritEnv } from './child-env.js';
+import { StderrLines } from './stderr-lines.js';
 
 /** How long each step of the shutdown may take; the sum stays under the 5 s promise. */
 export interface StdioTimings {
@@ -44,15 +54,26 @@ export const DEFAULT_STDIO_TIMINGS: StdioTimings = {
   pollMs: 50,
 };
 
+/** Stdout a prespawned child may write before its session starts; then the pipe is paused. */
+const MAX_HELD_STDOUT_BYTES = 1024 * 1024;
+
 export interface StdioTransportOptions {
   serverId: string;
   command: string;
   args: readonly string[];
-  /** Laid over `process.env`; the config's value wins. */
+  /** Laid over the inherited environment; the config's value wins. */
   env: Readonly<Record<string, string>>;
+  /** What the child inherits beyond the minimal set (`child-env`): names, or `all`. */
+  inheritEnv?: InheritEnv | undefined;
+  /** The environment inherited from (default `process.env`). */
+  parentEnv?: Readonly<Record<string, string | undefined>>;
   /** Passed to spawn as is; the config loader resolves it against the config file. */
   cwd?: string | undefined;
   onStderrLine: (line: string) => void;
+  /** Largest message read from the child's stdout (default `MAX_LINE_BYTES`, the SDK client's 10 MB). */
+  maxMessageBytes?: number;
+  /** Longest stderr line passed on (default `MAX_STDERR_LINE_BYTES`, 8 KB). */
+  maxStderrLineBytes?: number;
   groups: ChildGroups;
   timings?: Partial<StdioTimings>;
 }
@@ -63,7 +84,7 @@ export class ChildProcessTransport implements Transport {
   onmessage?: Transport['onmessage'];
 
   private readonly timings: StdioTimings;
-  private readonly reader = new LineReader();
+  private readonly reader: LineReader;
   private writer: LineWriter | undefined;
   private child: ChildProcess | undefined;
   /** The spawn, begun by prespawn() or start(); settles once the child runs or failed to. */
@@ -72,6 +93,7 @@ export class ChildProcessTransport implements Transport {
   private started = false;
   /** Stdout that arrived before start(): delivered when the session starts. */
   private held: Buffer[] = [];
+  private heldBytes = 0;
   private exited = false;
   /** Why the child went away on its own, for a start() that comes after it. */
   private exitFailure: TransportFailureError | undefined;
@@ -84,6 +106,7 @@ export class ChildProcessTransport implements Transport {
 
   constructor(private readonly options: StdioTransportOptions) {
     this.timings = { ...DEFAULT_STDIO_TIMINGS, ...options.timings };
+    this.reader = new LineReader(options.maxMessageBytes ?? MAX_LINE_BYTES, (line) => this.onOversize(line));
     this.exit = new Promise((resolve) => (this.markExited = resolve));
   }
 
@@ -114,18 +137,25 @@ export class ChildProcessTransport implements Transport {
       if (this.exited) throw this.exitFailure ?? this.failure('closed', 'exited before the session started');
       const held = this.held;
       this.held = [];
+      this.heldBytes = 0;
       for (const chunk of held) this.onStdout(chunk);
+      this.child?.stdout?.resume();
     });
   }
 
   private spawnChild(): Promise<void> {
-    const { command, args, env, cwd } = this.options;
+    const { command, args, cwd } = this.options;
+    const env = childEnvironment(
+      this.options.parentEnv ?? process.env,
+      this.options.env,
+      this.options.inheritEnv,
+    );
     return new Promise((resolve, reject) => {
       let child: ChildProcess;
       try {
         child = spawn(command, [...args], {
           cwd,
-          env: { ...process.env, ...env },
+          env,
           stdio: ['pipe', 'pipe', 'pipe'],
           detached: true,
           windowsHide: true,
@@ -187,28 +217,48 @@ export class ChildProcessTransport implements Transport {
     child.stdout?.on('error', (error) => this.onerror?.(error));
     if (child.stderr) {
       child.stderr.on('error', () => {});
-      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+      const lines = new StderrLines((line) => {
         try {
           this.options.onStderrLine(line);
         } catch {
           // A failing sink must not take the connection down.
         }
-      });
+      }, this.options.maxStderrLineBytes);
+      child.stderr.on('data', (chunk: Buffer) => lines.push(chunk));
+      child.stderr.once('end', () => lines.end());
     }
   }
 
   private onStdout(chunk: Buffer): void {
     if (!this.started) {
       this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      // Nobody reads yet: past a bound, let the pipe push back on the child instead of buffering.
+      if (this.heldBytes >= MAX_HELD_STDOUT_BYTES) this.child?.stdout?.pause();
       return;
     }
     try {
       this.reader.push(chunk, (line) => this.onLine(line));
     } catch (error) {
-      // Over the line limit the framing is lost for good: end this session, the supervisor restarts.
+      // A throwing handler loses the rest of this chunk, not the session.
       this.onerror?.(error as Error);
-      void this.close();
     }
+  }
+
+  /**
+   * A message over the limit was dropped unread. The session goes on: the request it answered
+   * fails now with an error naming the limit (instead of timing out), and a request from the
+   * child gets an error reply.
+   */
+  private onOversize(line: OversizeLine): void {
+    const { id, kind, bytes } = describeOversize(line);
+    const limit = this.reader.maxLineBytes;
+    const text = `${this.options.serverId}: message of ${bytes} bytes on stdout exceeds the ${formatBytes(limit)} limit (${limit} bytes); it was not read`;
+    this.onerror?.(new Error(text));
+    if (id === null) return;
+    const error = { code: INVALID_REQUEST, message: text };
+    if (kind === 'request') this.writer?.write({ jsonrpc: '2.0', id, error }).catch(() => {});
+    else this.deliver({ jsonrpc: '2.0', id, error });
   }
 
   private onLine(line: string): void {
@@ -290,6 +340,7 @@ export class ChildProcessTransport implements Transport {
     this.closeNotified = true;
     this.reader.clear();
     this.held = [];
+    this.heldBytes = 0;
     this.onclose?.();
   }
 

@@ -42,6 +42,7 @@ export function createStdioTransport(
     command: config.command,
     args: config.args,
     env: config.env,
+    inheritEnv: config.inheritEnv,
     cwd: config.cwd,
     onStderrLine: context.onStderrLine,
     groups: context.groups,

@@ -13,15 +13,17 @@ import type { Downstream, DownstreamStatus, Era, TransportKind } from '../downst
 import { bareMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { type BreakerState, CircuitBreaker } from './breaker.js';
+import { redact } from '../shared/redact.js';
 
 /**
  * healthy: connected, last ping fine. degraded: connected, last ping failed or slower than
  * timeoutMs. down: not connected (restarting, crash-loop, stopped, or starting again after a
- * failure) or breaker not closed. pending: never started (lazy) or still starting for the first
- * time — nothing is known to be wrong, so it does not count towards `overall`.
+ * failure) or breaker not closed. starting: starting for the first time (with how long so far in
+ * `startingForMs`); it makes `overall` "starting" until it connects or fails. pending: never
+ * started (lazy) — nothing is known, so it does not count towards `overall`.
  */
-export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'pending';
-export type OverallHealth = 'healthy' | 'degraded' | 'unhealthy';
+export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'starting' | 'pending';
+export type OverallHealth = 'healthy' | 'degraded' | 'unhealthy' | 'starting';
 export type RedisHealth = 'connected' | 'disconnected' | 'disabled';
 
 /** One server in the contract's health shape (null rather than absent, so JSON keeps the key). */
@@ -36,6 +38,8 @@ export interface ServerHealth {
   restarts: number;
   lastError: string | null;
   latencyMs: number | null;
+  /** Only while `starting`: how long it has been starting (as far as this monitor saw). */
+  startingForMs?: number;
 }
 
 export interface HealthReport {
@@ -76,6 +80,8 @@ interface Tracked {
   /** Bumped on every (dis)connection: a ping begun on an older session is ignored. */
   epoch: number;
   cancelProbe: (() => void) | undefined;
+  /** When this monitor first saw the current start (its own creation at the latest). */
+  startingSince: number | undefined;
 }
 
 type PingOutcome = { ok: true; latencyMs: number } | { ok: false; error: string };
@@ -88,9 +94,12 @@ export class HealthMonitor {
   private cancelTick: (() => void) | undefined;
   private running = false;
   private readonly onStatus = (id: string, status: DownstreamStatus) => this.onDownstreamStatus(id, status);
+  /** A server already starting when first tracked has been starting since at least now. */
+  private readonly createdAt: number;
 
   constructor(private readonly options: HealthMonitorOptions) {
     this.clock = options.clock ?? systemClock;
+    this.createdAt = this.clock.now();
   }
 
   /** Listen to the pool and ping on the interval, starting with a round now. Idempotent. */
@@ -163,8 +172,11 @@ export class HealthMonitor {
       ...(downstream.eraNote && { eraNote: downstream.eraNote }),
       tools: downstream.snapshot?.tools.length ?? 0,
       restarts: downstream.restarts,
-      lastError: tracked.lastError ?? downstream.lastError ?? null,
+      lastError: redactOrNull(tracked.lastError ?? downstream.lastError),
       latencyMs: tracked.latencyMs,
+      ...(tracked.status === 'starting' && {
+        startingForMs: this.clock.now() - (tracked.startingSince ?? this.createdAt),
+      }),
       consecutiveFailures: tracked.breaker.consecutiveFailures,
       breaker: tracked.breaker.state,
     };
@@ -186,6 +198,7 @@ export class HealthMonitor {
     }
     if (downstream.status !== status) return; // a late event of a replaced downstream
     const tracked = this.track(downstream);
+    tracked.startingSince = status === 'starting' ? this.clock.now() : undefined;
     if (status === 'connected') {
       // A fresh session has just answered initialize and the list requests: proof enough to
       // close the breaker rather than keep skipping a server that is back.
@@ -221,6 +234,7 @@ export class HealthMonitor {
       pinging: false,
       epoch: 0,
       cancelProbe: undefined,
+      startingSince: downstream.status === 'starting' ? this.createdAt : undefined,
     };
     // The first status is a starting point, not a transition: no event for it.
     tracked.status = deriveStatus(tracked);
@@ -312,19 +326,22 @@ export class HealthMonitor {
 }
 
 /**
- * All counted servers healthy (or none counted) → healthy; none healthy → unhealthy; else
- * degraded. `pending` servers are not counted. A configured Redis that is disconnected makes a
- * healthy coordinator degraded: locks and tasks are refused until it is back.
+ * Among the servers that are up or known wrong: all healthy (or none) → healthy; none healthy →
+ * unhealthy; else degraded. A server still starting for the first time makes an otherwise healthy
+ * answer "starting" (not yet healthy, nothing known wrong); `pending` (lazy, never started)
+ * servers are not counted. A configured Redis that is disconnected makes a healthy coordinator
+ * degraded: locks and tasks are refused until it is back.
  */
 export function overallHealth(
   statuses: readonly HealthStatus[],
   redis: RedisHealth = 'disabled',
 ): OverallHealth {
-  const counted = statuses.filter((s) => s !== 'pending');
+  const counted = statuses.filter((s) => s !== 'pending' && s !== 'starting');
   const healthy = counted.filter((s) => s === 'healthy').length;
-  const servers: OverallHealth =
+  let servers: OverallHealth =
     healthy === counted.length ? 'healthy' : healthy === 0 ? 'unhealthy' : 'degraded';
-  return servers === 'healthy' && redis === 'disconnected' ? 'degraded' : servers;
+  if (servers === 'healthy' && statuses.includes('starting')) servers = 'starting';
+  return servers !== 'unhealthy' && redis === 'disconnected' ? 'degraded' : servers;
 }
 
 function deriveStatus(tracked: Tracked): HealthStatus {
@@ -333,8 +350,8 @@ function deriveStatus(tracked: Tracked): HealthStatus {
     case 'idle':
       return 'pending';
     case 'starting':
-      // Starting again after a failure is down; the very first start is merely pending.
-      return downstream.restarts === 0 && downstream.lastError === undefined ? 'pending' : 'down';
+      // Starting again after a failure is down; the very first start is starting.
+      return downstream.restarts === 0 && downstream.lastError === undefined ? 'starting' : 'down';
     case 'restarting':
     case 'crash-loop':
     case 'stopped':
@@ -361,4 +378,8 @@ function describe(outcome: PingOutcome, breaker: CircuitBreaker, timeoutMs: numb
     return `circuit open after ${breaker.consecutiveFailures} consecutive failures: ${outcome.error}`;
   }
   return outcome.error;
+}
+
+function redactOrNull(text: string | undefined): string | null {
+  return text === undefined ? null : redact(text);
 }

@@ -2,6 +2,7 @@
  * Two error families: typed internal errors (with a `cause`) thrown anywhere inside, and
  * `McpError` on the wire, produced once by `toMcpError` (mcp-errors.ts) at the upstream boundary.
  */
+import { redact } from './redact.js';
 
 export class CoordinatorError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -12,13 +13,17 @@ export class CoordinatorError extends Error {
 
 /** Bad configuration: names the file, the line (1-based, when known) and the key path. */
 export class ConfigError extends CoordinatorError {
+  /** What is wrong, redacted: a config error never echoes a credential. */
+  readonly detail: string;
+
   constructor(
     readonly file: string,
     readonly line: number | undefined,
     readonly key: string,
-    readonly detail: string,
+    detail: string,
   ) {
-    super(`${file}${line !== undefined ? `:${line}` : ''}: ${key ? `${key}: ` : ''}${detail}`);
+    super(`${file}${line !== undefined ? `:${line}` : ''}: ${key ? `${key}: ` : ''}${redact(detail)}`);
+    this.detail = redact(detail);
   }
 }
 

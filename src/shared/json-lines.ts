@@ -29,88 +29,184 @@ export function withRawJson<T extends object>(value: T): T {
   return Object.defineProperty(value, RAW_JSON, { value: JSON.stringify(value) });
 }
 
-/** The SDK's default for its stdio transports: a line longer than this ends the session. */
+/**
+ * Largest message read from a downstream's stdout: the SDK's own client limit, so the coordinator
+ * accepts from a server what any client of it would.
+ */
 export const MAX_LINE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Largest message read from the coordinator's own client (stdin), in line with what clients
+ * accept; no config key (the contract names none), a constant here.
+ */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/** Bytes of each end of an over-size line kept, to find its id and its kind. */
+const EDGE_BYTES = 4 * 1024;
 
 const NEWLINE = 0x0a;
 
-/** Splits a byte stream into lines; a partial line waits for the chunk that completes it. */
+/** A line dropped for its size: its first and last bytes, and how long it was. */
+export interface OversizeLine {
+  head: string;
+  tail: string;
+  bytes: number;
+}
+
+/**
+ * Splits a byte stream into lines; a partial line waits for the chunk that completes it. A line
+ * over the limit is not kept: its first and last few KB are, the rest is counted and dropped,
+ * and `onOversize` hears of it when it ends. What is held never exceeds the limit.
+ */
 export class LineReader {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The over-size line being skipped, if any. */
+  private skipping: { head: Buffer; tail: Buffer; bytes: number } | undefined;
   /** Bumped by clear(), so a push interrupted by it delivers nothing more. */
   private epoch = 0;
 
-  constructor(private readonly maxLineBytes: number = MAX_LINE_BYTES) {}
+  constructor(
+    readonly maxLineBytes: number = MAX_LINE_BYTES,
+    private readonly onOversize: (line: OversizeLine) => void = () => {},
+  ) {}
 
-  /**
-   * Calls `onLine` for every line `chunk` completes, in order. Throws (and drops what was
-   * pending) when a line grows beyond the limit: the framing is lost, the caller ends the session.
-   */
+  /** Calls `onLine` for every line `chunk` completes (and `onOversize` for one too long), in order. */
   push(chunk: Buffer, onLine: (line: string) => void): void {
     const epoch = this.epoch;
     let start = 0;
     let end = chunk.indexOf(NEWLINE);
-    if (end !== -1 && this.pendingBytes > 0) {
-      this.pending.push(chunk.subarray(0, end));
-      const line = Buffer.concat(this.pending, this.pendingBytes + end).toString('utf8');
-      this.pending = [];
-      this.pendingBytes = 0;
-      onLine(line);
-      if (epoch !== this.epoch) return;
-      start = end + 1;
-      end = chunk.indexOf(NEWLINE, start);
-    }
     while (end !== -1) {
-      if (end > start) onLine(chunk.toString('utf8', start, end));
+      if (this.skipping || this.pendingBytes + end - start > this.maxLineBytes) {
+        this.skip(chunk, start, end);
+        const { head, tail, bytes } = this.skipping!;
+        this.skipping = undefined;
+        this.onOversize({ head: head.toString('utf8'), tail: tail.toString('utf8'), bytes });
+      } else if (this.pendingBytes > 0) {
+        this.pending.push(chunk.subarray(start, end));
+        const line = Buffer.concat(this.pending, this.pendingBytes + end - start).toString('utf8');
+        this.pending = [];
+        this.pendingBytes = 0;
+        onLine(line);
+      } else if (end > start) {
+        onLine(chunk.toString('utf8', start, end));
+      }
       if (epoch !== this.epoch) return;
       start = end + 1;
       end = chunk.indexOf(NEWLINE, start);
     }
     if (start >= chunk.length) return;
-    const rest = chunk.length - start;
-    if (this.pendingBytes + rest > this.maxLineBytes) {
-      this.clear();
-      throw new Error(`a message on the pipe exceeded ${this.maxLineBytes} bytes`);
+    if (this.skipping || this.pendingBytes + chunk.length - start > this.maxLineBytes) {
+      this.skip(chunk, start, chunk.length);
+      return;
     }
     this.pending.push(start === 0 ? chunk : chunk.subarray(start));
-    this.pendingBytes += rest;
+    this.pendingBytes += chunk.length - start;
+  }
+
+  /** Bytes held for the line in progress. */
+  get bufferedBytes(): number {
+    return this.pendingBytes + (this.skipping ? this.skipping.head.length + this.skipping.tail.length : 0);
   }
 
   clear(): void {
     this.epoch++;
     this.pending = [];
     this.pendingBytes = 0;
+    this.skipping = undefined;
+  }
+
+  /** Adds `chunk[from, to)` to the over-size line, starting it from what is pending if need be. */
+  private skip(chunk: Buffer, from: number, to: number): void {
+    const part = chunk.subarray(from, to);
+    if (!this.skipping) {
+      const whole = Buffer.concat([...this.pending, part]);
+      this.skipping = {
+        head: Buffer.from(whole.subarray(0, EDGE_BYTES)),
+        tail: Buffer.from(whole.subarray(-EDGE_BYTES)),
+        bytes: whole.length,
+      };
+      this.pending = [];
+      this.pendingBytes = 0;
+      return;
+    }
+    const skipping = this.skipping;
+    skipping.bytes += part.length;
+    if (skipping.head.length < EDGE_BYTES) {
+      skipping.head = Buffer.from(
+        Buffer.concat([skipping.head, part.subarray(0, EDGE_BYTES - skipping.head.length)]),
+      );
+    }
+    skipping.tail =
+      part.length >= EDGE_BYTES
+        ? Buffer.from(part.subarray(part.length - EDGE_BYTES))
+        : Buffer.concat([skipping.tail, part]).subarray(-EDGE_BYTES);
   }
 }
 
-/** Thrown for a line that is not JSON, or JSON that is not a JSON-RPC 2.0 message. */
-export class FramingError extends Error {}
+/** JSON-RPC's codes for input that is not JSON, or JSON that is not a valid message. */
+export const PARSE_ERROR = -32700;
+export const INVALID_REQUEST = -32600;
+
+export type MessageId = string | number;
 
 /**
- * One line → one message. The check is the envelope only (version, and a method, a result or an
- * error); the SDK's Protocol validates the message fully when it classifies it.
+ * Thrown for a line that is not JSON (`code` -32700), or JSON that is not a JSON-RPC 2.0 message
+ * (-32600); `id` is the message's id when it had a usable one, for the error reply. `response`:
+ * it meant to answer something (a `result` or `error`, no `method`): JSON-RPC never answers those,
+ * and an error carrying its id would fail the peer's own request of that id.
+ */
+export class FramingError extends Error {
+  constructor(
+    readonly code: typeof PARSE_ERROR | typeof INVALID_REQUEST,
+    message: string,
+    readonly id: MessageId | null = null,
+    options?: { cause?: unknown },
+    readonly response = false,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * One line → one message. The check is the envelope only (version, an id of the right type, and
+ * a method, a result or an error); the SDK's Protocol validates the message fully when it
+ * classifies it.
  */
 export function parseMessage(line: string): JSONRPCMessage {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (error) {
-    throw new FramingError(`not JSON: ${preview(line)}`, { cause: error });
+    throw new FramingError(PARSE_ERROR, `not JSON: ${preview(line)}`, null, { cause: error });
   }
-  if (!isEnvelope(value)) throw new FramingError(`not a JSON-RPC 2.0 message: ${preview(line)}`);
+  if (!isEnvelope(value)) {
+    const m = isObject(value) ? (value as Record<string, unknown>) : {};
+    const response = !('method' in m) && ('result' in m || 'error' in m);
+    throw new FramingError(
+      INVALID_REQUEST,
+      `not a JSON-RPC 2.0 message: ${preview(line)}`,
+      isId(m.id) ? m.id : null,
+      undefined,
+      response,
+    );
+  }
   return value;
 }
 
 function isEnvelope(value: unknown): value is JSONRPCMessage {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (!isObject(value)) return false;
   const m = value as Record<string, unknown>;
   if (m.jsonrpc !== '2.0') return false;
-  if (typeof m.method === 'string') return m.params === undefined || isObject(m.params);
-  if ('result' in m) return isObject(m.result);
-  if ('error' in m) return isObject(m.error);
+  if (typeof m.method === 'string')
+    return (!('id' in m) || isId(m.id)) && (m.params === undefined || isObject(m.params));
+  if ('result' in m) return isId(m.id) && isObject(m.result);
+  if ('error' in m) return (isId(m.id) || m.id === null || !('id' in m)) && isObject(m.error);
   return false;
 }
+
+const isId = (v: unknown): v is MessageId =>
+  typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
 /** `JSON.stringify(message)`, except for a response whose result carries its own JSON. */
 function serialize(message: JSONRPCMessage): string {

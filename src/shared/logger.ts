@@ -2,6 +2,8 @@
  * The only logger: it writes to stderr, never stdout, because in `serve` stdout is the
  * MCP protocol. Level from the caller (the composition root reads the environment).
  */
+import { redact } from './redact.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -29,7 +31,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (ORDER[lvl] < level) return;
       const tag = scope ? `[${scope}] ` : '';
       const extra = fields && Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : '';
-      write(`mcp-coordinator ${lvl} ${tag}${msg}${extra}\n`);
+      write(redact(`mcp-coordinator ${lvl} ${tag}${msg}${extra}\n`));
     };
     return {
       debug: (m, f) => emit('debug', m, f),

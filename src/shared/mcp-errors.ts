@@ -14,6 +14,7 @@ import {
   UnknownNameError,
   bareMessage,
 } from './errors.js';
+import { redact, redactValue } from './redact.js';
 
 /**
  * Codes the coordinator puts on the wire for a downstream that timed out or went away. They are
@@ -26,8 +27,10 @@ export const WIRE_CODE = { ConnectionClosed: -32000, RequestTimeout: -32001 } as
  * A ProtocolError whose message is exactly what the client should read (a v1 peer's McpError
  * message carries "MCP error <code>: ", which must not travel twice).
  */
-function wireError(code: number, message: string, data?: unknown): ProtocolError {
-  const error = new ProtocolError(code, message, data);
+function wireError(code: number, text: string, data?: unknown): ProtocolError {
+  // The one way out for errors: redacted here, whatever produced them.
+  const message = redact(text);
+  const error = new ProtocolError(code, message, redactValue(data));
   Object.defineProperty(error, 'message', { value: message });
   return error;
 }

@@ -1,6 +1,8 @@
 /**
  * Reads the capped event stream page by page (XRANGE forwards, XREVRANGE for "the latest N"),
  * applying a replay plan, so a type filter with a limit never loads the whole stream at once.
+ * Delivery is at-least-once (a batch resent after a dropped connection lands twice): an event id
+ * already read is skipped, so a replay shows each event once.
  */
 import type { Redis } from 'ioredis';
 import type { CoordinationEvent } from '../types.js';
@@ -18,11 +20,16 @@ export async function readStream(
   const want = plan.limit ?? Number.POSITIVE_INFINITY;
   const out: CoordinationEvent[] = [];
   if (want === 0) return out;
+  // Only ids of events kept: as large as the answer, never the stream.
+  const seen = new Set<string>();
 
   const take = (page: Entry[]): boolean => {
     for (const [, fields] of page) {
       const event = decodeEntry(fields, decode);
-      if (event && plan.accept(event)) out.push(event);
+      if (event && !seen.has(event.id) && plan.accept(event)) {
+        seen.add(event.id);
+        out.push(event);
+      }
       if (out.length >= want) return true;
     }
     return page.length < pageSize;

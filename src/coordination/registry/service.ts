@@ -4,6 +4,8 @@
  * differs from what this owner wrote before) — the store sees both the old and the new value,
  * so this is the one place that can tell.
  */
+import { checkSignature, signRecord } from '../events.js';
+import { silentLogger, type Logger } from '../../shared/logger.js';
 import { systemClock, type Clock, type EventBus } from '../types.js';
 import type { RegistryBackend, ServerRegistration, ServerRegistryEntry } from './types.js';
 
@@ -13,6 +15,9 @@ export interface RegistryOptions {
   /** This coordinator's instance id. */
   owner: string;
   clock?: Clock;
+  /** `coordination.secret`: entries are signed, and unsigned or forged ones are not listed. */
+  secret?: string;
+  logger?: Logger;
 }
 
 export class Registry {
@@ -35,7 +40,10 @@ export class Registry {
       lastSeen: registration.lastSeen ?? new Date(this.clock.now()).toISOString(),
       owner: this.options.owner,
     };
-    const previous = await this.options.backend.upsert(entry);
+    const { secret } = this.options;
+    const previous = await this.options.backend.upsert(
+      secret === undefined ? entry : signRecord(entry, secret),
+    );
     this.owned.add(entry.serverId);
     const { serverId, name, version, status, transport, owner } = entry;
     if (!previous || previous.owner !== entry.owner) {
@@ -60,9 +68,26 @@ export class Registry {
     return entry;
   }
 
-  /** Every coordinator's servers; `owner` tells whose. */
-  list(): Promise<ServerRegistryEntry[]> {
-    return this.options.backend.list();
+  /** Every coordinator's servers; `owner` tells whose. Signed: only entries whose signature holds. */
+  async list(): Promise<ServerRegistryEntry[]> {
+    const entries = await this.options.backend.list();
+    const { secret } = this.options;
+    if (secret === undefined) return entries;
+    const trusted: ServerRegistryEntry[] = [];
+    const refused: string[] = [];
+    for (const entry of entries) {
+      if (checkSignature(entry, secret) !== 'ok') refused.push(entry.serverId);
+      else {
+        const { signature: _signature, ...shown } = entry;
+        trusted.push(shown);
+      }
+    }
+    if (refused.length > 0) {
+      (this.options.logger ?? silentLogger).warn('registry entries without a valid signature not shown', {
+        servers: refused,
+      });
+    }
+    return trusted;
   }
 
   async remove(serverId: string): Promise<boolean> {

@@ -22,6 +22,8 @@ export interface ServerRegistryEntry {
   era?: string | null;
   /** The coordinator that wrote the entry (its instance id). */
   owner: string;
+  /** With `coordination.secret`: HMAC of the rest, so a forged entry in Redis is not shown. */
+  signature?: string;
 }
 
 export type ServerRegistration = Omit<ServerRegistryEntry, 'owner' | 'lastSeen'> & { lastSeen?: string };

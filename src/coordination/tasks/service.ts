@@ -14,6 +14,12 @@ import type { LockRecord } from '../locks/types.js';
 import { systemClock, type Clock, type EventBus } from '../types.js';
 import type { ClaimResult, FinishResult, TaskBackend, TaskRecord, TaskStatus } from './types.js';
 
+/**
+ * Largest task result stored (its JSON): a result is a summary for the next agent, and every
+ * `list_tasks` carries it; a 2 MB result made one agent's list a 12 MB line for everyone.
+ */
+export const MAX_TASK_RESULT_BYTES = 64 * 1024;
+
 export interface TasksOptions {
   backend: TaskBackend;
   locks: Locks;
@@ -65,6 +71,13 @@ export class Tasks {
 
   async complete(taskId: string, agentId: string, result?: unknown): Promise<FinishResult> {
     assertTaskId(taskId);
+    const bytes = result === undefined ? 0 : Buffer.byteLength(JSON.stringify(result) ?? '');
+    if (bytes > MAX_TASK_RESULT_BYTES) {
+      throw new InvalidArgumentError(
+        `result: ${bytes} bytes of JSON; a task result may be at most ${MAX_TASK_RESULT_BYTES} bytes ` +
+          '(store large output elsewhere and put a reference in the result)',
+      );
+    }
     const outcome = await this.backend.finish(taskId, agentId, 'completed', result);
     if (outcome.ok) this.announceClosed(outcome.task, outcome.releasedLocks, 'task_completed');
     return outcome;

@@ -196,4 +196,43 @@ describe('coordination tools', () => {
     await rejectsNaming(call('lock_file', { file: '../outside.ts' }), 'file');
     assert.deepEqual(body(await call('list_locks', {})).locks, []);
   });
+
+  it('refuses a task result over the cap with a clear error, and keeps the task claimed', async () => {
+    await call('claim_task', { taskId: 'T-big' });
+    await rejectsNaming(
+      call('complete_task', { taskId: 'T-big', result: { log: 'x'.repeat(2 * 1024 * 1024) } }),
+      'result',
+    );
+    await assert.rejects(
+      call('complete_task', { taskId: 'T-big', result: 'x'.repeat(70_000) }),
+      /a task result may be at most 65536 bytes/,
+    );
+    const listed = body(await call('list_tasks', {})) as { tasks: Array<{ taskId: string; status: string }> };
+    assert.deepEqual(
+      listed.tasks.map((t) => [t.taskId, t.status]),
+      [['T-big', 'claimed']],
+    );
+    assert.equal(
+      body(await call('complete_task', { taskId: 'T-big', result: 'x'.repeat(60_000) })).completed,
+      true,
+    );
+  });
+
+  it('bounds list_tasks: as many tasks as fit, and a note saying how many were left out', async () => {
+    for (let i = 0; i < 40; i++) {
+      await call('claim_task', { taskId: `T-${i}` });
+      await call('complete_task', { taskId: `T-${i}`, result: 'r'.repeat(60_000) });
+    }
+    const result = await call('list_tasks', {});
+    const text = result.content[0]?.type === 'text' ? result.content[0].text : '';
+    assert.ok(Buffer.byteLength(text) <= 1024 * 1024, `${Buffer.byteLength(text)} bytes of text`);
+    const listed = body(result) as {
+      tasks: unknown[];
+      truncated: { shown: number; total: number; note: string };
+    };
+    assert.equal(listed.truncated.total, 40);
+    assert.equal(listed.truncated.shown, listed.tasks.length);
+    assert.ok(listed.tasks.length > 0 && listed.tasks.length < 40);
+    assert.match(listed.truncated.note, /only the first \d+ of 40 tasks fit in one result/);
+  });
 });

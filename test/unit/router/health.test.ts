@@ -209,13 +209,15 @@ describe('HealthMonitor: pool status events', () => {
     health.stop();
   });
 
-  it('a lazy or first-starting server is pending: no event when it first comes up', async () => {
+  it('a lazy server is pending, a first-starting one starting: no event when it first comes up', async () => {
     const pool = new FakePool(new FakeDownstream('lazy', 'idle'), new FakeDownstream('boot', 'starting'));
     const { health, transitions } = monitor(pool);
     health.start();
     await settle();
     assert.equal(health.server('lazy')?.status, 'pending');
-    assert.equal(health.server('boot')?.status, 'pending');
+    assert.equal(health.server('boot')?.status, 'starting');
+    assert.equal(typeof health.server('boot')?.startingForMs, 'number');
+    assert.equal(health.report().overall, 'starting');
     assert.equal(health.isAvailable('lazy'), true, 'a lazy server must be routable to start it');
     assert.equal(health.isAvailable('boot'), true);
     pool.setStatus('boot', 'connected');
@@ -223,7 +225,25 @@ describe('HealthMonitor: pool status events', () => {
     assert.deepEqual(transitions, []);
     pool.setStatus('lazy', 'starting');
     pool.setStatus('lazy', 'restarting', 'lazy: spawn nope ENOENT');
-    assert.deepEqual(transitions, [['lazy', 'pending', 'down']], 'failing to come up is announced');
+    assert.deepEqual(transitions, [['lazy', 'starting', 'down']], 'failing to come up is announced');
+    health.stop();
+  });
+});
+
+describe('HealthMonitor: a server stuck starting', () => {
+  it('is reported starting with how long, and makes overall starting, until it connects', async () => {
+    const pool = new FakePool(new FakeDownstream('ok'), new FakeDownstream('stuck', 'starting'));
+    const { health, clock } = monitor(pool);
+    health.start();
+    await settle();
+    await clock.advance(45_000);
+    const report = health.report();
+    assert.equal(report.overall, 'starting');
+    assert.equal(report.servers['stuck']?.status, 'starting');
+    assert.equal(report.servers['stuck']?.startingForMs, 45_000);
+    assert.equal('startingForMs' in report.servers['ok']!, false);
+    pool.setStatus('stuck', 'connected');
+    assert.equal(health.report().overall, 'healthy');
     health.stop();
   });
 });
@@ -285,6 +305,11 @@ describe('HealthMonitor: report()', () => {
     assert.equal(overallHealth([]), 'healthy');
     assert.equal(overallHealth(['healthy', 'pending']), 'healthy');
     assert.equal(overallHealth(['down', 'pending']), 'unhealthy');
+    assert.equal(overallHealth(['healthy', 'starting']), 'starting');
+    assert.equal(overallHealth(['starting']), 'starting');
+    assert.equal(overallHealth(['healthy', 'down', 'starting']), 'degraded');
+    assert.equal(overallHealth(['down', 'starting']), 'unhealthy');
+    assert.equal(overallHealth(['starting'], 'disconnected'), 'degraded');
     assert.equal(overallHealth(['healthy'], 'disconnected'), 'degraded');
     assert.equal(overallHealth(['down'], 'disconnected'), 'unhealthy');
     assert.equal(overallHealth(['healthy'], 'connected'), 'healthy');

@@ -6,6 +6,7 @@ import {
   FramingError,
   LineReader,
   LineWriter,
+  type OversizeLine,
   parseMessage,
   withRawJson,
 } from '../../../src/shared/json-lines.js';
@@ -40,10 +41,27 @@ describe('LineReader', () => {
     assert.equal(parseMessage(out[0]!).jsonrpc, '2.0');
   });
 
-  it('throws when a line outgrows the limit, and starts afresh after it', () => {
-    const reader = new LineReader(8);
-    assert.throws(() => lines(reader, '0123', '456789'), /exceeded 8 bytes/);
-    assert.deepEqual(lines(reader, 'ok\n'), ['ok']);
+  it('drops a line over the limit, keeping its edges and size, and reads on after it', () => {
+    const dropped: OversizeLine[] = [];
+    const reader = new LineReader(8, (line) => dropped.push(line));
+    assert.deepEqual(lines(reader, 'ok\n0123', '456789', 'abc\nnext\n'), ['ok', 'next']);
+    assert.deepEqual(dropped, [{ head: '0123456789abc', tail: '0123456789abc', bytes: 13 }]);
+  });
+
+  it('holds no more than the limit plus the edges, however long a line grows', () => {
+    const dropped: OversizeLine[] = [];
+    const reader = new LineReader(64 * 1024, (line) => dropped.push(line));
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let peak = 0;
+    for (let i = 0; i < 256; i++) {
+      reader.push(chunk, () => assert.fail('no line yet'));
+      peak = Math.max(peak, reader.bufferedBytes);
+    }
+    assert.ok(peak <= 64 * 1024 + 8 * 1024, `held ${peak} bytes`);
+    reader.push(Buffer.from('z\n'), () => assert.fail('the long line is not delivered'));
+    assert.equal(dropped.length, 1);
+    assert.equal(dropped[0]!.bytes, 256 * 64 * 1024 + 1);
+    assert.ok(dropped[0]!.tail.endsWith('az') && dropped[0]!.head.startsWith('aaa'));
   });
 
   it('delivers nothing more of a chunk once cleared from inside a callback', () => {
@@ -69,15 +87,22 @@ describe('parseMessage', () => {
     }
   });
 
-  it('rejects what is not JSON, or not a JSON-RPC 2.0 message', () => {
-    for (const line of [
-      'not json',
-      '[]',
-      '{"id":1,"method":"x"}',
-      '{"jsonrpc":"2.0","id":1}',
-      '{"jsonrpc":"2.0","method":"m","params":[1]}',
-    ]) {
-      assert.throws(() => parseMessage(line), FramingError, line);
+  it('rejects what is not JSON (-32700), or not a JSON-RPC 2.0 message (-32600, with its id)', () => {
+    for (const [line, code, id] of [
+      ['not json', -32700, null],
+      ['[]', -32600, null],
+      ['{"id":1,"method":"x"}', -32600, 1],
+      ['{"jsonrpc":"2.0","id":1}', -32600, 1],
+      ['{"jsonrpc":"2.0","method":"m","params":[1]}', -32600, null],
+      ['{"jsonrpc":"2.0","id":"k","method":5}', -32600, 'k'],
+      ['{"jsonrpc":"2.0","id":{},"method":"m"}', -32600, null],
+      ['{"jsonrpc":"2.0","id":true,"result":{}}', -32600, null],
+    ] as const) {
+      assert.throws(
+        () => parseMessage(line),
+        (error: unknown) => error instanceof FramingError && error.code === code && error.id === id,
+        line,
+      );
     }
   });
 });
