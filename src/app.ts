@@ -38,6 +38,13 @@ export interface AppOptions {
   logger: Logger;
   /** $MCP_AGENT_ID when set: overrides the agent id derived from the client. */
   agentId?: string;
+  /**
+   * false for one-shot commands (`tools`, `call`, `health` …): they are no member of the team, so
+   * they neither write the shared server registry (no `server:registered` / `tools:changed`) nor
+   * publish health transitions. Coordination actions they are asked for (a lock, a task) are
+   * published as usual. Default true.
+   */
+  announce?: boolean;
 }
 
 export function routingPolicy(config: Config): RoutingPolicy {
@@ -144,6 +151,7 @@ export class App {
       redis: () => coordination.redisStatus(),
       logger: logger.child('health'),
       onTransition: (serverId, from, to, detail) => {
+        if (options.announce === false) return;
         bus.publish({
           type: to === 'healthy' ? 'health:recovered' : 'health:degraded',
           data: { serverId, from, to, detail },
@@ -327,7 +335,7 @@ export class App {
    * `status` and `catalog` in one turn: the ids of a turn are written once, at its end.
    */
   private register(id: string): void {
-    if (this.closed) return;
+    if (this.closed || this.options.announce === false) return;
     if (this.toRegister.size === 0) queueMicrotask(() => this.flushRegistry());
     this.toRegister.add(id);
   }
