@@ -41,6 +41,14 @@ export async function runCall(app: App, args: ParsedArgs, inputs: CommandInputs)
     });
   } catch (error) {
     if (!(error instanceof UnknownNameError)) throw error;
+    // A server that could have it never came up: that is a failure (1), not a typo (2).
+    const down = app.pool.all().filter((d) => d.snapshot === undefined);
+    if (down.length > 0) {
+      const why = down.map((d) => `${d.id} (${d.status}${d.lastError ? `: ${d.lastError}` : ''})`);
+      throw new Error(
+        `${name}: not available, a server that could answer it did not start: ${why.join('; ')}`,
+      );
+    }
     // The servers that could answer are running now: their real names make the suggestion.
     const meant = closest(
       name,

@@ -166,6 +166,21 @@ describe('command line: the first five minutes', () => {
     assert.deepEqual(spawned(), ['beta']);
   });
 
+  test('a call whose server cannot start exits 1 and says why, not "unknown tool"', () => {
+    const broken = writeConfig(
+      dir.path,
+      { servers: { broken: { command: process.execPath, args: ['-e', 'process.exit(3)'] } } },
+      'broken.yml',
+    );
+    const r = cli(['call', 'broken__anything', '--config', broken]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /broken__anything: not available, a server that could answer it did not start: broken \(/,
+    );
+  });
+
   test('--args @FILE and --args - (stdin)', () => {
     const argsFile = join(dir.path, 'args.json');
     writeFileSync(argsFile, '{ "text": "from a file" }');
