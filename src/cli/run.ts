@@ -3,6 +3,7 @@
  * `--args` file, server and tool names, the config) is checked before any server is spawned;
  * then only the servers the command needs are built and started.
  */
+import path from 'node:path';
 import type { App } from '../app.js';
 import { hasWarmCatalog } from '../catalog/cache-location.js';
 import { loadConfig, resolveConfigPath, type Config, type LoadedConfig } from '../config/index.js';
@@ -76,7 +77,7 @@ async function runChecked(argv: string[], env: NodeJS.ProcessEnv, io: RunIO): Pr
     return EXIT.ok;
   }
 
-  const loaded = await loadConfig(file, env);
+  const loaded = withCacheDir(await loadConfig(file, env), env);
   for (const warning of loaded.warnings ?? []) printNote(`warning: ${warning}`);
   if (args.command === 'check') return check(loaded, env);
   if (args.command === 'servers') {
@@ -94,6 +95,16 @@ async function runChecked(argv: string[], env: NodeJS.ProcessEnv, io: RunIO): Pr
   }
   const config = selectServers(loaded.config, args, inputs);
   return runApp(args, inputs, { ...loaded, config }, env);
+}
+
+/**
+ * `$MCP_COORDINATOR_CACHE_DIR` places the warm catalog when the config does not say (`cacheDir`):
+ * a container keeps it in its data volume while the config folder may be read-only.
+ */
+function withCacheDir(loaded: LoadedConfig, env: NodeJS.ProcessEnv): LoadedConfig {
+  const dir = env.MCP_COORDINATOR_CACHE_DIR;
+  if (!dir || loaded.config.cacheDir !== undefined) return loaded;
+  return { ...loaded, config: { ...loaded.config, cacheDir: path.resolve(dir) } };
 }
 
 function check(loaded: LoadedConfig, env: NodeJS.ProcessEnv): number {
