@@ -11,39 +11,26 @@ import { EarlyChildren } from '../downstream/early.js';
 import { ConfigError, bareMessage } from '../shared/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../shared/logger.js';
 import { StdioServerTransport } from '../shared/stdio-server-transport.js';
-import { UsageError, parseCommandLine, type ParsedArgs } from './args.js';
+import { UsageError, type ParsedArgs } from './args.js';
+import { EXIT, reportUsageError, type RunIO } from './entry.js';
 import { editServers, type ServerEdit } from './edit.js';
 import { writeStarter } from './init.js';
-import { readInputs, type CommandInputs } from './inputs.js';
+import type { CommandInputs } from './inputs.js';
 import { installLifecycle } from './lifecycle.js';
 import { printLine, printNote } from './output.js';
 import { commandWarnings } from './preflight.js';
 import { onlyServers, serversForCall, serversNamed } from './select.js';
-import { COMMAND_SPECS, commandUsage, usage, type CommandName } from './spec.js';
-import { packageVersion } from './version.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-export interface RunIO {
-  cwd: string;
-  stdin: NodeJS.ReadableStream;
-}
-
-export async function run(
-  argv: string[],
+export async function runParsed(
+  args: ParsedArgs,
+  inputs: CommandInputs,
   env: NodeJS.ProcessEnv,
-  io: RunIO = { cwd: process.cwd(), stdin: process.stdin },
+  io: RunIO,
 ): Promise<number> {
   try {
-    return await runChecked(argv, env, io);
+    return await runChecked(args, inputs, env, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      const hint = error.command
-        ? `\nUsage: mcp-coordinator ${COMMAND_SPECS[error.command].usage}`
-        : '\nRun mcp-coordinator --help for usage.';
-      process.stderr.write(`mcp-coordinator: ${error.message}${hint}\n`);
-      return EXIT.usage;
-    }
+    if (error instanceof UsageError) return reportUsageError(error);
     if (error instanceof ConfigError) {
       process.stderr.write(`mcp-coordinator: bad config: ${error.message}\n`);
       return EXIT.usage;
@@ -52,18 +39,12 @@ export async function run(
   }
 }
 
-async function runChecked(argv: string[], env: NodeJS.ProcessEnv, io: RunIO): Promise<number> {
-  const args = parseCommandLine(argv);
-  if (args.values.version) {
-    printLine(packageVersion());
-    return EXIT.ok;
-  }
-  if (args.values.help || args.command === 'help') {
-    const topic = args.command === 'help' ? (args.positionals[0] as CommandName | undefined) : args.command;
-    printLine(topic && argv.some((a) => a === topic) ? commandUsage(topic) : usage());
-    return EXIT.ok;
-  }
-  const inputs = await readInputs(args, io);
+async function runChecked(
+  args: ParsedArgs,
+  inputs: CommandInputs,
+  env: NodeJS.ProcessEnv,
+  io: RunIO,
+): Promise<number> {
   const file = resolveConfigPath(args.values.config, env, io.cwd);
 
   if (args.command === 'init') {
