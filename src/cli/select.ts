@@ -29,13 +29,24 @@ function enabled(config: Config): [string, Servers[string]][] {
   return Object.entries(config.servers).filter(([, server]) => server.enabled);
 }
 
-/** The servers an id or group name stands for; a usage error with a suggestion otherwise. */
+/**
+ * The enabled servers an id or group name stands for; a usage error with a suggestion for an
+ * unknown name, and one that says how to enable it for a disabled one.
+ */
 export function serversNamed(config: Config, name: string, flag: string): string[] {
-  if (Object.hasOwn(config.servers, name)) return [name];
-  const members = Object.entries(config.servers)
-    .filter(([, server]) => server.group === name)
-    .map(([id]) => id);
-  if (members.length > 0) return members;
+  const named = Object.hasOwn(config.servers, name)
+    ? [name]
+    : Object.entries(config.servers)
+        .filter(([, server]) => server.group === name)
+        .map(([id]) => id);
+  if (named.length > 0) {
+    const on = named.filter((id) => config.servers[id]?.enabled);
+    if (on.length > 0) return on;
+    throw new UsageError(
+      `${flag}: ${named.join(', ')} ${named.length === 1 ? 'is' : 'are'} disabled ` +
+        `(mcp-coordinator enable ${named[0]})`,
+    );
+  }
   const known = [...Object.keys(config.servers), ...groupsOf(config)];
   const meant = closest(name, known);
   throw new UsageError(
@@ -87,6 +98,11 @@ function unknownTool(config: Config, name: string, targeted: string[] | undefine
   const at = name.indexOf(separator);
   const namespaces = [BUILTIN_PREFIX, ...enabled(config).flatMap(([id, server]) => namespacesOf(id, server))];
   const where = targeted ? ` on ${targeted.join(', ')}` : '';
+  const disabled = Object.entries(config.servers).find(
+    ([id, server]) =>
+      !server.enabled && namespacesOf(id, server).some((ns) => name.startsWith(`${ns}${separator}`)),
+  );
+  if (disabled) return `${name}: server ${disabled[0]} is disabled (mcp-coordinator enable ${disabled[0]})`;
   if (at > 0) {
     const meant = closest(name.slice(0, at), namespaces);
     if (meant) return `unknown tool "${name}"${where} (did you mean "${meant}${name.slice(at)}"?)`;

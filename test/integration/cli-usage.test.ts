@@ -65,6 +65,7 @@ describe('command line: the first five minutes', () => {
         beta: markedServer('beta'),
         gamma: { ...markedServer('gamma'), group: 'reps' },
         delta: { ...markedServer('delta'), group: 'reps' },
+        off: { ...markedServer('off'), enabled: false },
       },
     });
   });
@@ -128,6 +129,9 @@ describe('command line: the first five minutes', () => {
         stderr: /no server or group "zeta"/,
       },
       { args: withConfig('events', '--since', 'yesterday-ish'), stderr: /since must be/ },
+      { args: withConfig('tools', 'off'), stderr: /tools: off is disabled \(mcp-coordinator enable off\)/ },
+      { args: withConfig('call', 'off__echo', '--target', 'off'), stderr: /--target: off is disabled/ },
+      { args: withConfig('call', 'off__echo'), stderr: /off__echo: server off is disabled/ },
       { args: withConfig('add', 'x'), stderr: /add needs --url URL or -- COMMAND/ },
     ];
     for (const { args, stderr } of cases) {
