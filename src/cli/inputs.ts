@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { planReplay } from '../coordination/bus/replay.js';
 import { UsageError, jsonObjectOption, type ParsedArgs } from './args.js';
 
 export interface CommandInputs {
@@ -32,6 +31,8 @@ export async function readInputs(
     if (inputs.targets.length === 0) throw new UsageError('--targets needs at least one server id');
   }
   if (values.since !== undefined || values.type !== undefined) {
+    // Loaded only here: `--version` or a bad --args should not pay for the events module.
+    const { planReplay } = await import('../coordination/bus/replay.js');
     try {
       planReplay({ since: values.since, type: values.type });
     } catch (error) {
