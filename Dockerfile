@@ -1,21 +1,38 @@
-# Multi-stage: build with dev dependencies, run with production ones only.
-FROM node:20-bookworm-slim AS build
+# Multi-stage: build with dev dependencies, run with production ones only, as the unprivileged
+# `node` user of the official image. Node 26: the current LTS line (Node 20 reached its end of
+# life; the newest MCP Inspector needs Node >= 22). Change it with --build-arg NODE_VERSION=24.
+ARG NODE_VERSION=26
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: `prepare` builds, and the sources are not copied yet.
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
 COPY package.json ./
-# Mount your own servers.yml at /config/servers.yml (the shipped one uses dev-only reference servers).
-ENV MCP_COORDINATOR_CONFIG=/config/servers.yml
+# Writable state lives in one volume owned by the `node` user: the warm catalog (so a restart
+# answers tools/list at once) and npm's cache (so `npx -y some-server` downloads only once).
+ENV MCP_COORDINATOR_CACHE_DIR=/data/catalog \
+    npm_config_cache=/data/npm \
+    npm_config_update_notifier=false \
+    MCP_COORDINATOR_CONFIG=/config/servers.yml
+RUN mkdir -p /data/catalog /data/npm /config && chown -R node:node /data /config
+VOLUME ["/data"]
+# Mount a config FOLDER at /config (-v "$PWD/mcp:/config"), not a single file: editors replace a
+# file on save, which a single-file bind mount does not see; a folder mount does, and the
+# coordinator reloads servers.yml when it changes.
+USER node
+# The image serves stdio (no port): the check validates the mounted config, as a reload would.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=5s --retries=3 \
+  CMD ["node", "dist/main.js", "check"]
 # stdio MCP server: run with `docker run -i --init` so the coordinator is not PID 1 (children get reaped).
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["serve"]

@@ -42,6 +42,13 @@ export interface AppOptions {
   agentId?: string;
   /** The per-user key of the warm catalog (`catalog/cache-key`); without it the cache lasts one run. */
   cacheKeyFile?: string;
+  /**
+   * false for one-shot commands (`tools`, `call`, `health` …): they are no member of the team, so
+   * they neither write the shared server registry (no `server:registered` / `tools:changed`) nor
+   * publish health transitions. Coordination actions they are asked for (a lock, a task) are
+   * published as usual. Default true.
+   */
+  announce?: boolean;
 }
 
 export function routingPolicy(config: Config): RoutingPolicy {
@@ -151,6 +158,7 @@ export class App {
       redis: () => coordination.redisStatus(),
       logger: logger.child('health'),
       onTransition: (serverId, from, to, detail) => {
+        if (options.announce === false) return;
         bus.publish({
           type: to === 'healthy' ? 'health:recovered' : 'health:degraded',
           data: { serverId, from, to, detail },
@@ -334,7 +342,7 @@ export class App {
    * `status` and `catalog` in one turn: the ids of a turn are written once, at its end.
    */
   private register(id: string): void {
-    if (this.closed) return;
+    if (this.closed || this.options.announce === false) return;
     if (this.toRegister.size === 0) queueMicrotask(() => this.flushRegistry());
     this.toRegister.add(id);
   }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { run } from './cli/run.js';
+import { run } from './cli/entry.js';
 
 run(process.argv.slice(2), process.env).then(
   (code) => {

@@ -1,14 +1,28 @@
-/** argv → a command and its options. Bad usage is a UsageError (exit 2). */
+/**
+ * argv → a command and its options, checked against the command table before anything is
+ * loaded or started. Bad usage is a UsageError (exit 2).
+ */
 import { parseArgs } from 'node:util';
+import { closest } from '../config/suggest.js';
+import { COMMANDS, COMMAND_SPECS, isCommand, type CommandName, type OptionName } from './spec.js';
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** The command whose usage to show under the message, if any. */
+  constructor(
+    message: string,
+    readonly command?: CommandName,
+  ) {
+    super(message);
+  }
+}
 
-export const COMMANDS = ['serve', 'tools', 'call', 'aggregate', 'health', 'events', 'check'] as const;
-export type CommandName = (typeof COMMANDS)[number];
+export { COMMANDS, type CommandName };
 
 export interface ParsedArgs {
   command: CommandName;
   positionals: string[];
+  /** `add ID -- COMMAND ARGS…`: what came after `--`. */
+  afterDashes: string[];
   values: {
     config?: string;
     json?: boolean;
@@ -19,63 +33,105 @@ export interface ParsedArgs {
     follow?: boolean;
     type?: string;
     since?: string;
+    force?: boolean;
+    url?: string;
     help?: boolean;
+    version?: boolean;
   };
 }
 
-export const USAGE = `Usage: mcp-coordinator [command] [options]
+const OPTIONS = {
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+  args: { type: 'string' },
+  target: { type: 'string' },
+  targets: { type: 'string' },
+  context: { type: 'string' },
+  follow: { type: 'boolean' },
+  type: { type: 'string' },
+  since: { type: 'string' },
+  force: { type: 'boolean' },
+  url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const satisfies Record<OptionName, { type: 'string' | 'boolean'; short?: string }>;
 
-Commands:
-  serve                      the stdio MCP server (default)
-  tools [--json]             the merged catalog
-  call NAME [--args JSON] [--target ID] [--context JSON]
-                             one routed call; result JSON on stdout
-  aggregate TOOL [--args JSON] [--targets a,b]
-                             the same call on every server that has TOOL, in parallel
-  health [--json]            overall, each server and Redis
-  events [--follow] [--type GLOB] [--since ID|TIME]
-                             coordination events as JSON lines
-  check                      validate the config and exit
-
-Options:
-  --config FILE              config file (else $MCP_COORDINATOR_CONFIG, else ./servers.yml)
-  -h, --help                 this text
-
-Exit codes: 0 success, 1 a call or server failed, 2 bad usage or bad config.`;
+/** Options every command takes. */
+const GLOBAL: ReadonlySet<string> = new Set(['help', 'version']);
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-        args: { type: 'string' },
-        target: { type: 'string' },
-        targets: { type: 'string' },
-        context: { type: 'string' },
-        follow: { type: 'boolean' },
-        type: { type: 'string' },
-        since: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(unknownOptionHint(error instanceof Error ? error.message : String(error)));
   }
-  const [first, ...rest] = parsed.positionals;
-  const command = (first ?? 'serve') as CommandName;
-  if (!COMMANDS.includes(command)) throw new UsageError(`Unknown command: ${first}`);
-  return { command, positionals: rest, values: parsed.values };
+  const terminator = parsed.tokens.find((t) => t.kind === 'option-terminator');
+  const dashed = terminator
+    ? parsed.tokens.filter((t) => t.kind === 'positional' && t.index > terminator.index).length
+    : 0;
+  const before = parsed.positionals.slice(0, parsed.positionals.length - dashed);
+  const afterDashes = parsed.positionals.slice(parsed.positionals.length - dashed);
+
+  const [first, ...positionals] = before;
+  if (first !== undefined && !isCommand(first)) {
+    const meant = closest(first, COMMANDS);
+    throw new UsageError(`unknown command "${first}"${meant ? ` (did you mean "${meant}"?)` : ''}`);
+  }
+  const command: CommandName = first ?? 'serve';
+  const values = parsed.values as ParsedArgs['values'];
+  if (values.help || values.version) return { command, positionals, afterDashes, values };
+
+  const spec = COMMAND_SPECS[command];
+  const allowed: readonly string[] = spec.options;
+  for (const name of Object.keys(values)) {
+    if (!GLOBAL.has(name) && !allowed.includes(name)) {
+      throw new UsageError(`${command} does not take --${name}`, command);
+    }
+  }
+  if (afterDashes.length > 0 && command !== 'add') {
+    throw new UsageError(`${command} takes nothing after --`, command);
+  }
+  const [min, max] = spec.positionals;
+  if (positionals.length < min) {
+    throw new UsageError(`${command} needs ${spec.usage.split(' ')[1]}`, command);
+  }
+  if (positionals.length > max) {
+    throw new UsageError(`${command} takes at most ${max} argument${max === 1 ? '' : 's'}`, command);
+  }
+  if (command === 'help' && positionals[0] !== undefined && !isCommand(positionals[0])) {
+    const meant = closest(positionals[0], COMMANDS);
+    throw new UsageError(`unknown command "${positionals[0]}"${meant ? ` (did you mean "${meant}"?)` : ''}`);
+  }
+  if (command === 'add') checkAdd(positionals, afterDashes, values);
+  return { command, positionals, afterDashes, values };
 }
 
-/** A JSON object option (--args, --context). */
+function checkAdd(positionals: string[], afterDashes: string[], values: ParsedArgs['values']): void {
+  if (positionals.length > 1) {
+    throw new UsageError('add: put the server command after -- (add ID -- COMMAND ARGS...)', 'add');
+  }
+  if (values.url === undefined && afterDashes.length === 0) {
+    throw new UsageError('add needs --url URL or -- COMMAND ARGS...', 'add');
+  }
+  if (values.url !== undefined && afterDashes.length > 0) {
+    throw new UsageError('add takes either --url or a command after --, not both', 'add');
+  }
+}
+
+/** node's "Unknown option '--jsno'" plus a did-you-mean. */
+function unknownOptionHint(message: string): string {
+  const match = /Unknown option '(-{1,2})([^']+)'/.exec(message);
+  if (!match) return message;
+  const meant = closest(match[2]!, Object.keys(OPTIONS));
+  return `unknown option ${match[1]}${match[2]}${meant ? ` (did you mean --${meant}?)` : ''}`;
+}
+
+/** A JSON object option (--args, --context); `source` names where the text came from. */
 export function jsonObjectOption(
   value: string | undefined,
   flag: string,
+  source = flag,
 ): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
   let parsed: unknown;
@@ -83,11 +139,11 @@ export function jsonObjectOption(
     parsed = JSON.parse(value);
   } catch (error) {
     throw new UsageError(
-      `${flag} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      `${source} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`${flag} must be a JSON object`);
+    throw new UsageError(`${source} must be a JSON object`);
   }
   return parsed as Record<string, unknown>;
 }

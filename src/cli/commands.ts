@@ -1,9 +1,12 @@
 /** The one-shot commands: each prints its result on stdout and returns an exit code. */
 import type { App } from '../app.js';
 import type { CoordinationEvent, EventBus } from '../coordination/types.js';
-import { META_SERVER } from '../catalog/types.js';
+import { BUILTIN_SERVER_ID, META_SERVER } from '../catalog/types.js';
+import { closest } from '../config/suggest.js';
 import { dispatchToolCall } from '../server/handlers/tools.js';
-import { UsageError, jsonObjectOption, type ParsedArgs } from './args.js';
+import { UnknownNameError } from '../shared/errors.js';
+import { UsageError, type ParsedArgs } from './args.js';
+import type { CommandInputs } from './inputs.js';
 import { printJson, printLine, printTable } from './output.js';
 import { printOnce } from './print-once.js';
 import { CLOCK_SKEW_ALLOWANCE_MS } from '../coordination/bus/replay.js';
@@ -15,48 +18,67 @@ const SETTLE_MS = 60_000;
 
 export async function runTools(app: App, args: ParsedArgs): Promise<number> {
   await app.settled(SETTLE_MS);
-  const tools = app.state.current.tools;
+  // `tools SERVER`: the app holds only that server (or group); the built-ins are left out.
+  const tools = app.state.current.tools.filter(
+    (t) => args.positionals.length === 0 || t._meta?.[META_SERVER] !== BUILTIN_SERVER_ID,
+  );
   if (args.values.json) {
     printJson(tools);
     return 0;
   }
   printTable(
     ['TOOL', 'SERVER', 'DESCRIPTION'],
-    tools.map((t) => [t.name, String(t._meta?.[META_SERVER] ?? ''), oneLine(t.description ?? '', 80)]),
+    tools.map((t) => [t.name, String(t._meta?.[META_SERVER] ?? ''), oneLine(t.description ?? '')]),
   );
   return 0;
 }
 
-export async function runCall(app: App, args: ParsedArgs): Promise<number> {
-  const [name] = args.positionals;
-  if (!name) throw new UsageError('call needs a tool NAME');
-  const result = await dispatchToolCall(app, {
-    name,
-    arguments: jsonObjectOption(args.values.args, '--args') ?? {},
-    target: args.values.target,
-    context: jsonObjectOption(args.values.context, '--context'),
-  });
+export async function runCall(app: App, args: ParsedArgs, inputs: CommandInputs): Promise<number> {
+  const name = args.positionals[0]!;
+  let result;
+  try {
+    result = await dispatchToolCall(app, {
+      name,
+      arguments: inputs.args ?? {},
+      target: args.values.target,
+      context: inputs.context,
+    });
+  } catch (error) {
+    if (!(error instanceof UnknownNameError)) throw error;
+    // A server that could have it never came up: that is a failure (1), not a typo (2).
+    const down = app.pool.all().filter((d) => d.snapshot === undefined);
+    if (down.length > 0) {
+      const why = down.map((d) => `${d.id} (${d.status}${d.lastError ? `: ${d.lastError}` : ''})`);
+      throw new Error(
+        `${name}: not available, a server that could answer it did not start: ${why.join('; ')}`,
+      );
+    }
+    // The servers that could answer are running now: their real names make the suggestion.
+    const meant = closest(
+      name,
+      app.state.current.tools.map((t) => t.name),
+    );
+    throw new UsageError(
+      `unknown tool "${name}"${meant ? ` (did you mean "${meant}"?)` : ' (see mcp-coordinator tools)'}`,
+    );
+  }
   printJson(result);
   return result.isError ? 1 : 0;
 }
 
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+/** One line; the table cuts it to the terminal's width. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
-export async function runAggregate(app: App, args: ParsedArgs): Promise<number> {
-  const [tool] = args.positionals;
-  if (!tool) throw new UsageError('aggregate needs a TOOL');
-  const targets = args.values.targets
-    ?.split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
+export async function runAggregate(app: App, args: ParsedArgs, inputs: CommandInputs): Promise<number> {
+  const tool = args.positionals[0]!;
+  const targets = inputs.targets;
   await app.settled(SETTLE_MS);
   const stopProgress = process.stderr.isTTY ? startSpinner(`aggregate ${tool}`) : undefined;
   let outcome;
   try {
-    outcome = await app.router.aggregate(tool, jsonObjectOption(args.values.args, '--args'), targets);
+    outcome = await app.router.aggregate(tool, inputs.args, targets);
   } finally {
     stopProgress?.();
   }

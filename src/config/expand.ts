@@ -6,6 +6,8 @@
  * - `${VAR:-default}`: the default when VAR is unset OR empty (the shell's `:-`); `${VAR:-}`
  *   gives "". The default is literal text up to the first `}`; it is not expanded again.
  * - `${env:VAR}` (Cursor's spelling in `mcp.json`) means `${VAR}`, so such files load as-is.
+ * - `${input:ID}` (VS Code: prompt the user) is an error saying what to write instead: nobody
+ *   is there to answer a prompt when the coordinator starts a server.
  * - `$${` is a literal `${` (the docker-compose escape). A `$` anywhere else is just a `$`,
  *   so passwords like `pa$$word` need no escaping.
  * - Anything else after `${` (`${1X}`, `${X-y}`, a missing `}`) is an error rather than a
@@ -55,6 +57,19 @@ export function expandString(text: string, env: Env): Expansion {
       };
     }
     const reference = REFERENCE.exec(body);
+    if (!reference && body.startsWith('input:')) {
+      const variable = body
+        .slice('input:'.length)
+        .replace(/[^A-Za-z0-9]+/g, '_')
+        .toUpperCase();
+      return {
+        ok: false,
+        token,
+        detail:
+          `${token} asks VS Code to prompt for a value, which the coordinator cannot do: ` +
+          `export ${variable || 'A_VARIABLE'} and write \${${variable || 'A_VARIABLE'}} instead`,
+      };
+    }
     if (!reference) {
       return {
         ok: false,

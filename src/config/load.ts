@@ -30,6 +30,8 @@ export interface LoadedConfig {
   readonly file: string;
   /** The file's folder: relative paths in the config were resolved against it. */
   readonly baseDir: string;
+  /** What was accepted but changed on the way (a normalised id, an ignored key): tell the user. */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -50,7 +52,9 @@ export async function loadConfig(file: string, env: Env): Promise<LoadedConfig> 
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(absolute, undefined, '', readFailure(error));
   }
-  return { config: parseConfigText(text, absolute, env), file: absolute, baseDir: path.dirname(absolute) };
+  const warnings: string[] = [];
+  const config = parseConfigText(text, absolute, env, warnings);
+  return { config, file: absolute, baseDir: path.dirname(absolute), warnings };
 }
 
 /**
@@ -77,7 +81,7 @@ async function readRegularFile(file: string): Promise<string> {
  * Validates config text; `file` names it in errors and anchors relative paths. JSON is parsed
  * by the same YAML parser (JSON is YAML 1.2), so JSON errors carry line numbers too.
  */
-export function parseConfigText(text: string, file: string, env: Env): Config {
+export function parseConfigText(text: string, file: string, env: Env, warnings: string[] = []): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const source = new SourceMap(doc, lineCounter, text);
@@ -91,7 +95,11 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
     throw new ConfigError(file, source.lineAt(where), key, syntaxDetail(syntax));
   }
 
-  const problems = [...reservedIds(source), ...expandDocument(source, env)];
+  const baseDir = path.dirname(path.resolve(file));
+  const problems = [
+    ...reservedIds(source),
+    ...expandDocument(source, isClientFile(doc) ? clientVariables(baseDir, env) : env),
+  ];
   let data: unknown;
   try {
     data = doc.toJS();
@@ -102,10 +110,11 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
 
   let toSourcePath = (keyPath: KeyPath): KeyPath => keyPath;
   if (isDesktopConfig(data)) {
-    const converted = fromDesktopConfig(data);
+    const converted = fromDesktopConfig(data, baseDir);
     data = converted.data;
     toSourcePath = converted.toSourcePath;
     problems.push(...converted.problems);
+    warnings.push(...converted.warnings);
   }
 
   const parsed = configSchema.safeParse(data);
@@ -126,7 +135,33 @@ export function parseConfigText(text: string, file: string, env: Env): Config {
   throwFirst(crossProblems, source, file);
 
   markConfiguredSecrets(parsed.data);
-  return resolvePaths(parsed.data, path.dirname(path.resolve(file)));
+  return resolvePaths(parsed.data, baseDir);
+}
+
+/** Another client's file (looked at before `${VAR}` expansion, which depends on it)? */
+function isClientFile(doc: ReturnType<typeof parseDocument>): boolean {
+  try {
+    return isDesktopConfig(doc.toJS());
+  } catch {
+    return false; // the alias guard: reported below, where the data is built
+  }
+}
+
+/**
+ * The variables Cursor and VS Code files use besides the environment: `${workspaceFolder}` (the
+ * folder holding `.cursor/` or `.vscode/`, else the file's own folder) and `${userHome}`. A real
+ * environment variable of the same name wins.
+ */
+function clientVariables(baseDir: string, env: Env): Env {
+  const inEditorFolder = ['.cursor', '.vscode'].includes(path.basename(baseDir));
+  const workspaceFolder = inEditorFolder ? path.dirname(baseDir) : baseDir;
+  return {
+    workspaceFolder,
+    workspaceFolderBasename: path.basename(workspaceFolder),
+    userHome: env['HOME'] ?? env['USERPROFILE'],
+    pathSeparator: path.sep,
+    ...env,
+  };
 }
 
 /**
@@ -167,7 +202,10 @@ function resolvePaths(config: Config, baseDir: string): Config {
   const servers = Object.fromEntries(
     Object.entries(config.servers).map(([id, server]) => [
       id,
-      isStdio(server) ? { ...server, cwd: path.resolve(baseDir, server.cwd ?? '.') } : server,
+      withDotlessPrefix(
+        id,
+        isStdio(server) ? { ...server, cwd: path.resolve(baseDir, server.cwd ?? '.') } : server,
+      ),
     ]),
   );
   return {
@@ -197,6 +235,12 @@ function reservedIds(source: SourceMap): Problem[] {
         detail: `"${id}" cannot be a server id (a reserved JavaScript name); rename it`,
       })),
   );
+}
+
+/** An id with `.` (`brave.search`) is exposed under `brave-search__` unless prefix or group say otherwise. */
+function withDotlessPrefix<S extends Config['servers'][string]>(id: string, server: S): S {
+  if (!id.includes('.') || server.prefix !== undefined || server.group !== undefined) return server;
+  return { ...server, prefix: id.replace(/\./g, '-') };
 }
 
 /** Throws the problem written first in the file (stable for equal lines), if any. */

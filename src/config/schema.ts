@@ -9,7 +9,10 @@ import { z } from 'zod';
 import { hasUserinfo } from '../shared/redact.js';
 import { closest } from './suggest.js';
 
-export const SERVER_ID = /^[A-Za-z0-9-]+$/;
+/** A server id; its namespace (tool prefix) keeps [A-Za-z0-9_-], `.` becoming `-`. */
+export const SERVER_ID = /^[A-Za-z0-9_.-]+$/;
+/** A group name is a namespace as it is. */
+const GROUP_NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Node's timers hold 32-bit signed milliseconds: a longer delay silently becomes 1 ms. */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -55,7 +58,7 @@ const common = {
     .string()
     .regex(/^[A-Za-z0-9_-]*$/, 'must hold only A-Z a-z 0-9 _ - (or be "" for no prefix)')
     .optional(),
-  group: z.string().regex(SERVER_ID, 'must match [A-Za-z0-9-]+').optional(),
+  group: z.string().regex(GROUP_NAME, 'must match [A-Za-z0-9_-]+').optional(),
   enabled: z.boolean().default(true),
   tools: toolFilter.optional(),
   /** Per call. */
@@ -149,7 +152,7 @@ const ruleSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  servers: z.record(z.string().regex(SERVER_ID, 'server id must match [A-Za-z0-9-]+'), serverSchema),
+  servers: z.record(z.string().regex(SERVER_ID, 'server id must match [A-Za-z0-9_.-]+'), serverSchema),
   namespace: z
     .strictObject({
       separator: z

@@ -114,12 +114,12 @@ describe('Claude Desktop style files', () => {
 
 describe('Claude Desktop errors use the file own names', () => {
   test('an unknown key inside a server', () => {
-    const text = json({ mcpServers: { fs: { command: 'npx', args: [], envFile: '.env' } } });
+    const text = json({ mcpServers: { fs: { command: 'npx', args: [], colour: 'red' } } });
     assertRejects(text, {
       file: FILE,
       line: 6,
-      key: 'mcpServers.fs.envFile',
-      detail: /unknown key "envFile"/,
+      key: 'mcpServers.fs.colour',
+      detail: /unknown key "colour"/,
     });
   });
 
@@ -189,9 +189,9 @@ describe('Claude Desktop errors use the file own names', () => {
     });
   });
 
-  test('a bad id in mcpServers', () => {
-    const text = json({ mcpServers: { 'my server': { command: 'x' } } });
-    assertRejects(text, { file: FILE, line: 3, key: 'mcpServers.my server', detail: /server id must match/ });
+  test('an error in a server whose id was normalised names the id as written', () => {
+    const text = json({ mcpServers: { 'my server': { command: 'x', colour: 'red' } } });
+    assertRejects(text, { file: FILE, line: 5, key: 'mcpServers.my server.colour', detail: /unknown key/ });
   });
 
   test('routing targets are checked in Claude Desktop files too', () => {

@@ -79,7 +79,7 @@ describe('schema errors', () => {
     assertRejects('servers:\n  ok: { command: x }\n  a+b:\n    command: x\n', {
       line: 3,
       key: 'servers.a+b',
-      detail: /server id must match \[A-Za-z0-9-\]\+/,
+      detail: /server id must match \[A-Za-z0-9_.-\]\+/,
     });
   });
 
