@@ -199,6 +199,7 @@ export class App {
       builtinTools: this.builtins.definitions(),
       logger,
       cached: diskCache ? (id, server) => diskCache.get(id, server) : undefined,
+      startupWaitMs: config.startupWaitMs,
     });
     const core: UpstreamCore = {
       state: this.state,

@@ -200,6 +200,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Where the warm catalog is cached on disk; defaults next to the config. "" disables it. */
   cacheDir: z.string().optional(),
+  /**
+   * On a cold start, how long the first lists may wait for eager servers still starting (0: never
+   * wait; slower servers arrive through list_changed either way).
+   */
+  startupWaitMs: z.number().int().min(0).max(MAX_DURATION_MS).default(3_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -33,6 +33,11 @@ export interface CatalogStateOptions {
    * an IDE's first tools/list is complete while slow servers start.
    */
   cached?: (id: string, config: ServerConfig) => DownstreamSnapshot | undefined;
+  /**
+   * `startupWaitMs`: until this long after start, a list waits for eager servers that are starting
+   * and of which nothing is known yet (no warm catalog), so a client that lists once sees them.
+   */
+  startupWaitMs?: number;
 }
 
 /** How long a call for a name nobody has yet waits for servers still starting. */
@@ -42,6 +47,8 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   private catalog: Catalog;
   private scheduled = false;
   private readonly settleWaiters = new Set<() => void>();
+  private readonly listWaiters = new Set<() => void>();
+  private readonly startedAt = Date.now();
   private readonly reportedClashes = new Set<string>();
 
   constructor(private readonly options: CatalogStateOptions) {
@@ -70,6 +77,38 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   /** True while an eager server is starting for the first time (its names may still appear). */
   isSettling(): boolean {
     return this.options.pool.all().some((d) => d.status === 'starting' && d.snapshot === undefined);
+  }
+
+  /** A server starting for the first time of which not even a cached catalog is known. */
+  private unknownStarting(): boolean {
+    return this.options.pool
+      .all()
+      .some(
+        (d) =>
+          d.status === 'starting' &&
+          d.snapshot === undefined &&
+          d.config.startup !== 'lazy' &&
+          this.options.cached?.(d.id, d.config) === undefined,
+      );
+  }
+
+  /**
+   * Before answering a list: within `startupWaitMs` of start, wait for the servers still starting
+   * that nothing is known of (bounded by that same deadline). Later lists never wait.
+   */
+  beforeList(): Promise<void> {
+    const left = this.startedAt + (this.options.startupWaitMs ?? 0) - Date.now();
+    if (left <= 0 || !this.unknownStarting()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.listWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, left);
+      timer.unref();
+      this.listWaiters.add(done);
+    });
   }
 
   /** Rebuild soon (coalesced), e.g. after the config changed what is exposed. */
@@ -129,6 +168,9 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   }
 
   private checkSettled(): void {
+    if (this.listWaiters.size > 0 && !this.unknownStarting()) {
+      for (const done of [...this.listWaiters]) done();
+    }
     if (this.settleWaiters.size === 0 || this.isSettling()) return;
     for (const done of [...this.settleWaiters]) done();
   }

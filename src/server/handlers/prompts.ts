@@ -8,7 +8,8 @@ import type { UpstreamContext } from '../context.js';
 
 export function registerPromptHandlers(up: UpstreamContext): void {
   const { server } = up.session;
-  server.setRequestHandler('prompts/list', (request) => {
+  server.setRequestHandler('prompts/list', async (request) => {
+    await up.state.beforeList();
     try {
       const { page, nextCursor } = up.state.current.listPrompts(request.params?.cursor);
       return {

@@ -9,7 +9,8 @@ import type { UpstreamContext } from '../context.js';
 export function registerResourceHandlers(up: UpstreamContext): void {
   const { server, subscriptions } = up.session;
   const modern = up.session.era === 'modern';
-  server.setRequestHandler('resources/list', (request) => {
+  server.setRequestHandler('resources/list', async (request) => {
+    await up.state.beforeList();
     try {
       const { page, nextCursor } = up.state.current.listResources(request.params?.cursor);
       return {
@@ -21,7 +22,8 @@ export function registerResourceHandlers(up: UpstreamContext): void {
       throw toMcpError(error);
     }
   });
-  server.setRequestHandler('resources/templates/list', (request) => {
+  server.setRequestHandler('resources/templates/list', async (request) => {
+    await up.state.beforeList();
     try {
       const { page, nextCursor } = up.state.current.listResourceTemplates(request.params?.cursor);
       return {

@@ -26,7 +26,8 @@ export function routingHints(meta: Record<string, unknown> | undefined): {
 
 export function registerToolHandlers(up: UpstreamContext): void {
   const { server } = up.session;
-  server.setRequestHandler('tools/list', (request, ctx) => {
+  server.setRequestHandler('tools/list', async (request, ctx) => {
+    await up.state.beforeList();
     try {
       if (up.session.era === 'modern') {
         up.session.noteEnvelope(envelopeOf(ctx).capabilities, ctx.mcpReq.envelope as Record<string, unknown>);
