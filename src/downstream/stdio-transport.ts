@@ -282,6 +282,20 @@ export class ChildProcessTransport implements Transport {
    * waits for the next turn of the event loop: the order on the wire is the order handled.
    */
   private afterNotification: JSONRPCMessage[] | undefined;
+
+  /** Hands over what waited behind a notification; a throwing handler costs that message only. */
+  private releaseHeld(): void {
+    const waiting = this.afterNotification ?? [];
+    this.afterNotification = undefined;
+    for (const next of waiting) {
+      try {
+        this.deliver(next);
+      } catch (error) {
+        this.onerror?.(error as Error);
+      }
+    }
+  }
+
   private deliver(message: JSONRPCMessage): void {
     if (this.afterNotification) {
       this.afterNotification.push(message);
@@ -290,11 +304,7 @@ export class ChildProcessTransport implements Transport {
     this.onmessage?.(message);
     if ('method' in message && !('id' in message)) {
       this.afterNotification = [];
-      setImmediate(() => {
-        const waiting = this.afterNotification ?? [];
-        this.afterNotification = undefined;
-        for (const next of waiting) this.deliver(next);
-      });
+      setImmediate(() => this.releaseHeld());
     }
   }
 
@@ -338,6 +348,8 @@ export class ChildProcessTransport implements Transport {
   private notifyClosed(): void {
     if (this.closeNotified) return;
     this.closeNotified = true;
+    // A response read before the end waits behind a notification: it still counts.
+    while (this.afterNotification) this.releaseHeld();
     this.reader.clear();
     this.held = [];
     this.heldBytes = 0;

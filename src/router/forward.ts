@@ -120,12 +120,15 @@ function notWritten(error: unknown): boolean {
 
 /**
  * A modern downstream stamps its own serverInfo on every result's `_meta`; upstream the server is
- * the coordinator, which stamps its own. Everything else in `_meta` passes through.
+ * the coordinator, which stamps its own. Everything else in `_meta` but `coordinator/*` passes.
  */
 function withoutPeerInfo(result: Result): Result {
   const meta = result._meta as Record<string, unknown> | undefined;
-  if (!meta || !(SERVER_INFO_META_KEY in meta)) return result;
-  const { [SERVER_INFO_META_KEY]: _dropped, ...rest } = meta;
+  // `coordinator/*` keys are ours to set (routing, the server that asked): a downstream's own
+  // would steer where a client's answers go.
+  const foreign = (k: string) => k === SERVER_INFO_META_KEY || k.startsWith('coordinator/');
+  if (!meta || !Object.keys(meta).some(foreign)) return result;
+  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => !foreign(k)));
   const out = { ...result };
   if (Object.keys(rest).length > 0) out._meta = rest;
   else delete out._meta;

@@ -27,7 +27,8 @@ export class Exchange<R> {
   readonly controller = new AbortController();
   private readonly asks = new Map<string, Ask>();
   private outcome: { ok: true; value: R } | { ok: false; error: unknown } | undefined;
-  private wake: (() => void) | undefined;
+  /** Everyone waiting in next() (a client may send the same retry twice). */
+  private readonly wakers = new Set<() => void>();
   private counter = 0;
 
   constructor(
@@ -64,7 +65,7 @@ export class Exchange<R> {
         },
         { once: true },
       );
-      this.wake?.();
+      this.wakeAll();
     });
   }
 
@@ -102,15 +103,20 @@ export class Exchange<R> {
         }
         return { done: false, inputRequests };
       }
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
+      await new Promise<void>((resolve) => this.wakers.add(resolve));
     }
+  }
+
+  private wakeAll(): void {
+    const wakers = [...this.wakers];
+    this.wakers.clear();
+    for (const wake of wakers) wake();
   }
 
   private settle(outcome: NonNullable<Exchange<R>['outcome']>): void {
     this.outcome = outcome;
     for (const ask of this.asks.values()) ask.reject(new Error('the call ended before the client answered'));
     this.asks.clear();
-    this.wake?.();
+    this.wakeAll();
   }
 }

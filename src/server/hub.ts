@@ -16,6 +16,7 @@ import { ProtocolError, ProtocolErrorCode, SUBSCRIPTION_ID_META_KEY } from '@mod
 import type { Logger } from '../shared/logger.js';
 import type { Exchange } from './exchange.js';
 import type { UpstreamSession } from './session.js';
+import { envelopeOf } from './context.js';
 
 /** One upstream request being served (a call, a prompt, a read…) and how to reach its client. */
 export interface CallOrigin {
@@ -105,7 +106,10 @@ export class SessionHub {
       );
     }
     const { session } = origin;
-    if (capability && !session.capabilities()[capability]) {
+    // Modern clients declare capabilities per request: the causing request's own count.
+    const declared =
+      session.era === 'modern' ? (envelopeOf(origin.ctx).capabilities ?? {}) : session.capabilities();
+    if (capability && !declared[capability]) {
       throw refusal(
         `the calling client did not declare the ${capability} capability (${serverId} sent ${request.method})`,
       );

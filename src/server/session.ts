@@ -50,6 +50,8 @@ export class UpstreamSession {
   ready = false;
   /** modern: called with the first request's envelope (to learn who the client is). */
   onFirstRequest: ((envelope: Record<string, unknown> | undefined) => void) | undefined;
+  /** Run once when the client's connection ends. */
+  readonly onClose: Array<() => void> = [];
   /** modern: sees every message the client sent, after the SDK (see listen-tap). */
   onIncoming: ((message: JSONRPCMessage) => void) | undefined;
   /** modern: the capabilities of the latest request's envelope. */

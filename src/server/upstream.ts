@@ -88,6 +88,7 @@ export function sessionFactory(
     const previous = server.onclose;
     server.onclose = () => {
       previous?.();
+      for (const cleanup of session.onClose.splice(0)) cleanup();
       core.hub.remove(session);
       options.onClosed?.(session);
     };

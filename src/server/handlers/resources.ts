@@ -134,6 +134,7 @@ function listenWatcher(
   const byListen = new Map<string | number, ResourceRoute[]>();
 
   const open = async (id: string | number, uris: unknown[]): Promise<void> => {
+    if (byListen.has(id)) await close(id); // a request id used again replaces its listen
     const routes: ResourceRoute[] = [];
     byListen.set(id, routes);
     for (const uri of uris.slice(0, MAX_LISTENED_RESOURCES)) {
@@ -141,10 +142,17 @@ function listenWatcher(
       try {
         const route = await resolve(uri);
         const d = up.downstream(route.serverId);
-        if (!d) continue;
+        // Cancelled (or the session closed) meanwhile: subscribe nothing more.
+        if (!d || byListen.get(id) !== routes) return;
         subscriptions.add(route, uri);
         routes.push(route);
         await d.subscribe(route.originalUri, true, d.config.timeoutMs);
+        // Cancelled while that subscribe ran: undo it here, close() did not see it yet.
+        if (byListen.get(id) !== routes) {
+          byListen.set(id, routes);
+          await close(id);
+          return;
+        }
       } catch (error) {
         up.logger.debug('listen: resource not subscribed downstream', { uri, error });
       }
@@ -162,6 +170,11 @@ function listenWatcher(
       await d.subscribe(route.originalUri, false, d.config.timeoutMs).catch(() => {});
     }
   };
+
+  // The connection ends every listen it carried.
+  up.session.onClose.push(() => {
+    for (const id of [...byListen.keys()]) void close(id);
+  });
 
   return (message) => {
     const m = message as { id?: string | number; method?: string; params?: Record<string, unknown> };

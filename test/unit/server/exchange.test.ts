@@ -50,4 +50,15 @@ describe('Exchange', () => {
     cancel.abort();
     await assert.rejects(answered, /cancelled by the downstream/);
   });
+
+  it('two waiters (the same retry sent twice) both hear the outcome', async () => {
+    const exchange = new Exchange<string>('x5', 'caller', 'old');
+    let finish!: (value: string) => void;
+    exchange.attach(new Promise<string>((resolve) => (finish = resolve)));
+    const first = exchange.next();
+    const second = exchange.next();
+    finish('once');
+    assert.deepEqual(await first, { done: true, result: 'once' });
+    assert.deepEqual(await second, { done: true, result: 'once' });
+  });
 });
