@@ -2,6 +2,8 @@
  * Drive the BUILT coordinator (dist/main.js) as a child process with the SDK's Client, the way an
  * IDE does. Configs are written to a temp folder; everything is torn down by close().
  */
+import { spawn } from 'node:child_process';
+import type { Stream } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -70,6 +72,23 @@ export interface StartedCoordinator {
   close(): Promise<void>;
 }
 
+/** `serve` on a config, as both SDKs' stdio transports take it (debug logs on stderr). */
+function serveCommand(configFile: string, env: Record<string, string> = {}) {
+  return {
+    command: process.execPath,
+    args: [MAIN, 'serve', '--config', configFile],
+    env: { ...(process.env as Record<string, string>), MCP_COORDINATOR_LOG_LEVEL: 'debug', ...env },
+    stderr: 'pipe' as const,
+  };
+}
+
+/** Everything a stream wrote so far. */
+function collect(stream: Stream | null | undefined): () => string {
+  let text = '';
+  stream?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return () => text;
+}
+
 export interface StartOptions {
   capabilities?: ClientCapabilities;
   env?: Record<string, string>;
@@ -82,16 +101,8 @@ export async function startCoordinator(
   configFile: string,
   options: StartOptions = {},
 ): Promise<StartedCoordinator> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [MAIN, 'serve', '--config', configFile],
-    env: { ...(process.env as Record<string, string>), MCP_COORDINATOR_LOG_LEVEL: 'debug', ...options.env },
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const transport = new StdioClientTransport(serveCommand(configFile, options.env));
+  const stderr = collect(transport.stderr);
   const client = new Client(
     { name: options.clientName ?? 'integration-test', version: '1.0.0' },
     { capabilities: options.capabilities ?? {} },
@@ -101,7 +112,7 @@ export async function startCoordinator(
   return {
     client,
     transport,
-    stderr: () => stderr,
+    stderr,
     pid: transport.pid!,
     close: async () => {
       await client.close().catch(() => {});
@@ -169,16 +180,8 @@ export interface StartV2Options {
 
 /** The built coordinator driven by the v2 SDK's Client, of either era. */
 export async function startV2(configFile: string, options: StartV2Options = {}): Promise<StartedV2> {
-  const transport = new V2StdioClientTransport({
-    command: process.execPath,
-    args: [MAIN, 'serve', '--config', configFile],
-    env: { ...(process.env as Record<string, string>), MCP_COORDINATOR_LOG_LEVEL: 'debug', ...options.env },
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const transport = new V2StdioClientTransport(serveCommand(configFile, options.env));
+  const stderr = collect(transport.stderr);
   const era = options.era ?? 'modern';
   const client = new V2Client(
     { name: options.clientName ?? 'integration-test-v2', version: '2.0.0' },
@@ -194,10 +197,37 @@ export async function startV2(configFile: string, options: StartV2Options = {}):
   await client.connect(transport);
   return {
     client,
-    stderr: () => stderr,
+    stderr,
     pid: transport.pid!,
     close: async () => {
       await client.close().catch(() => {});
     },
   };
+}
+
+/** A JSON-RPC line as the coordinator wrote it (for raw-stdio tests). */
+export interface RawReply {
+  id?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+/** Raw stdio: write JSON-RPC lines by hand and read every byte the coordinator writes to stdout. */
+export function rawCoordinator(configFile: string) {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
+  const send = (msg: unknown) =>
+    child.stdin.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
+  /** Every complete line so far, parsed. */
+  const replies = () =>
+    stdout()
+      .split('\n')
+      .slice(0, -1)
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as RawReply);
+  const byId = (id: unknown) => replies().find((r) => r.id === id);
+  return { child, send, replies, byId, stdout, stderr };
 }

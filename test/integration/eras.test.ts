@@ -4,7 +4,6 @@
  * a dual-era server, all real processes on stdio.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { isInputRequiredResult, ProtocolError, type Client as V2Client } from '@modelcontextprotocol/client';
 import {
@@ -17,8 +16,8 @@ import {
 import { z } from 'zod';
 import {
   fixtureServer,
-  MAIN,
   modernServer,
+  rawCoordinator,
   startCoordinator,
   startV2,
   tempDir,
@@ -37,7 +36,9 @@ const SERVERS = {
   dual: modernServer('dual', '--legacy', 'serve'),
 };
 
-type Health = { servers: Record<string, { status: string; era: string | null; eraNote?: string }> };
+type Health = {
+  servers: Record<string, { status: string; era: string | null; eraNote?: string; latencyMs: number | null }>;
+};
 
 async function health(client: { callTool: V2Client['callTool'] }): Promise<Health> {
   const result = await client.callTool({ name: 'coordinator__health', arguments: {} });
@@ -76,7 +77,7 @@ describe('a modern client (2026-07-28) in front of servers of every era', () => 
   let c: StartedV2;
 
   before(async () => {
-    c = await startV2(writeConfig(dir.path, { servers: SERVERS }), {
+    c = await startV2(writeConfig(dir.path, { servers: SERVERS, health: { intervalMs: 300 } }), {
       capabilities: CAPABLE,
       setup: answering,
     });
@@ -102,6 +103,15 @@ describe('a modern client (2026-07-28) in front of servers of every era', () => 
     assert.equal(servers.neo!.era, 'modern');
     assert.equal(servers.old!.era, 'legacy');
     assert.equal(servers.dual!.era, 'modern', 'a dual-era server is spoken to in the newer era');
+    // The liveness check of a modern-only server (no ping in its era: server/discover) answers.
+    await waitFor(
+      async () => {
+        const neo = (await health(c.client)).servers.neo!;
+        return neo.status === 'healthy' && neo.latencyMs !== null;
+      },
+      10_000,
+      'a health check of neo',
+    );
   });
 
   test('lists carry ttlMs and cacheScope (a legacy server gives no hint: 0, private); the order is stable', async () => {
@@ -245,7 +255,8 @@ describe('a modern client (2026-07-28) in front of servers of every era', () => 
       5_000,
       'both new tools listed',
     );
-    assert.ok(lists.length >= 2, 'list_changed after the modern server added a tool too');
+    // The SDK hands a notification over a few microtasks after a response read with it: wait for it.
+    await waitFor(() => lists.length >= 2, 5_000, 'list_changed after the modern server added a tool too');
 
     // Closing the stream ends the downstream subscription as well.
     await subscription.close();
@@ -481,24 +492,7 @@ describe('bad modern requests on the wire', () => {
 
   test('an unsupported version is -32022 with the list, a malformed envelope -32602, and the session goes on', async () => {
     const file = writeConfig(dir.path, { servers: { neo: SERVERS.neo } });
-    const child = spawn(process.execPath, [MAIN, 'serve', '--config', file], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    const replies = new Map<
-      number,
-      { result?: unknown; error?: { code: number; message: string; data?: unknown } }
-    >();
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        const message = JSON.parse(line) as { id?: number };
-        if (typeof message.id === 'number') replies.set(message.id, message as never);
-      }
-    });
+    const { child, send: write, byId } = rawCoordinator(file);
     const envelope = (extra: Record<string, unknown> = {}) => ({
       'io.modelcontextprotocol/protocolVersion': '2026-07-28',
       'io.modelcontextprotocol/clientCapabilities': {},
@@ -506,21 +500,21 @@ describe('bad modern requests on the wire', () => {
       ...extra,
     });
     const send = (id: number, method: string, params: Record<string, unknown>) =>
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+      write({ jsonrpc: '2.0', id, method, params });
     try {
       send(1, 'tools/list', { _meta: envelope({ 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }) });
       send(2, 'tools/list', {
         _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': 'all of them' }),
       });
       send(3, 'tools/list', { _meta: envelope() });
-      await waitFor(() => replies.size >= 3, 10_000, 'three replies');
-      const unsupported = replies.get(1)!.error!;
+      await waitFor(() => byId(1) && byId(2) && byId(3), 10_000, 'three replies');
+      const unsupported = byId(1)!.error!;
       assert.equal(unsupported.code, -32022);
       assert.deepEqual((unsupported.data as { supported: string[] }).supported, ['2026-07-28']);
-      const malformed = replies.get(2)!.error!;
+      const malformed = byId(2)!.error!;
       assert.equal(malformed.code, -32602);
       assert.match(malformed.message, /clientCapabilities/);
-      assert.ok(Array.isArray((replies.get(3)!.result as { tools: unknown[] }).tools));
+      assert.ok(Array.isArray((byId(3)!.result as { tools: unknown[] }).tools));
     } finally {
       child.stdin.end();
       await new Promise((resolve) => child.once('exit', resolve));

@@ -3,7 +3,6 @@
  * server still starting, malformed JSON-RPC on stdin, and no orphans whatever ends the coordinator.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
   fixtureServer,
-  MAIN,
   alive,
+  rawCoordinator,
   startCoordinator,
   tempDir,
   waitFor,
@@ -105,20 +104,6 @@ describe('one broken downstream never takes the others down', () => {
     assert.equal(text(r), 'nope');
   });
 });
-
-/** Raw stdio: write JSON-RPC lines by hand and read every byte the coordinator writes to stdout. */
-function rawCoordinator(configFile: string) {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const send = (msg: unknown) =>
-    child.stdin.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
-  return { child, send, stdout: () => stdout, stderr: () => stderr };
-}
 
 const INIT = {
   jsonrpc: '2.0',

@@ -13,6 +13,7 @@ import {
   alive,
   fixtureServer,
   MAIN,
+  rawCoordinator,
   startCoordinator,
   tempDir,
   waitFor,
@@ -40,26 +41,13 @@ describe('the coordinator stdin', () => {
 
   test('an over-size request gets -32600 naming the limit, bad JSON -32700, the session goes on, EOF ends it', async () => {
     const file = writeConfig(dir.path, { servers: { a: fixtureServer('a') } }, 'limits.yml');
-    const child = spawn(process.execPath, [MAIN, 'serve', '--config', file], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const send = (msg: unknown) =>
-      child.stdin.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
-    const replies = () =>
-      stdout
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Reply);
-    const byId = (id: unknown) => replies().find((r) => r.id === id);
+    const { child, send, replies, stderr } = rawCoordinator(file);
+    const byId = (id: unknown) => replies().find((r) => r.id === id) as Reply | undefined;
     try {
       send(INIT);
       send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       await waitFor(() => byId(1), 20_000, 'the initialize response');
-      await waitFor(() => /\[a\] a ready/.test(stderr), 20_000, 'the downstream to start');
+      await waitFor(() => /\[a\] a ready/.test(stderr()), 20_000, 'the downstream to start');
       const call = (id: number, text: string) => ({
         jsonrpc: '2.0',
         id,
