@@ -4,7 +4,6 @@
  * coordinator, peers) is driven only through this interface.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as V2Client } from '@modelcontextprotocol/client';
 import type { ServerSpec } from './fixture.js';
@@ -63,7 +62,15 @@ export function newClient(): Client {
 }
 
 /** Every tool name of one client, all pages. */
-export async function listAllNames(client: Client, prefix = ''): Promise<string[]> {
+/** What listing needs of a client: the v1 and the v2 SDK's Client both have it. */
+interface Lister {
+  listTools(
+    params: { cursor?: string },
+    options: { timeout: number },
+  ): Promise<{ tools: Array<{ name: string }>; nextCursor?: string }>;
+}
+
+export async function listAllNames(client: Lister, prefix = ''): Promise<string[]> {
   const names: string[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
@@ -109,9 +116,9 @@ export function aggregatorSession(
 }
 
 /** Connects with a bounded handshake; on failure the transport is closed and the error says why. */
-export async function connectOrExplain(
-  client: Client,
-  transport: Transport,
+export async function connectOrExplain<T>(
+  client: { connect(transport: T, options: { timeout: number }): Promise<void>; close(): Promise<void> },
+  transport: T,
   explain: () => string,
 ): Promise<void> {
   try {
@@ -172,18 +179,7 @@ export function modernSession(
         throw new Error(`${tool} returned isError: ${JSON.stringify(res.content).slice(0, 200)}`);
       return res;
     },
-    listToolNames: async () => {
-      const names: string[] = [];
-      const prefix = listPrefix ?? '';
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const res = await client.listTools(cursor ? { cursor } : {}, { timeout: CALL_TIMEOUT_MS });
-        for (const t of res.tools) names.push(prefix + t.name);
-        cursor = res.nextCursor;
-        if (!cursor) break;
-      }
-      return names;
-    },
+    listToolNames: () => listAllNames(client, listPrefix),
     nextListChanged: () => new Promise<void>(() => {}),
     measuredPid,
     close: () => client.close(),

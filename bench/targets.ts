@@ -14,7 +14,6 @@ import { REPO_ROOT, downstreamLaunch, writeClaudeConfig, writeServersYml } from 
 import { lastErrorLine, tailOf, tempDir } from './procs.js';
 import {
   aggregatorSession,
-  CONNECT_TIMEOUT_MS,
   callChecked,
   connectOrExplain,
   listAllNames,
@@ -180,13 +179,10 @@ async function modernStdio(
   });
   const stderr = tailOf(transport.stderr as Readable | null);
   const client = newModernClient();
-  try {
-    await client.connect(transport, { timeout: CONNECT_TIMEOUT_MS });
-  } catch (error) {
-    await client.close().catch(() => {});
+  await connectOrExplain(client, transport, () => {
     const line = lastErrorLine(stderr());
-    throw new Error(`${(error as Error).message}${line ? ` — stderr: ${line}` : ''}`, { cause: error });
-  }
+    return line ? `stderr: ${line}` : '';
+  });
   return modernSession(client, prefixOf, transport.pid ?? undefined, listPrefix);
 }
 

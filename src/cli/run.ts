@@ -11,7 +11,7 @@ import { EarlyChildren } from '../downstream/early.js';
 import { ConfigError, bareMessage } from '../shared/errors.js';
 import { createLogger, parseLogLevel, type Logger } from '../shared/logger.js';
 import { StdioServerTransport } from '../shared/stdio-server-transport.js';
-import { tapIncoming } from '../server/listen-tap.js';
+import { LISTEN_METHODS, tapIncoming } from '../server/listen-tap.js';
 import type { UpstreamSession } from '../server/session.js';
 import { homedir } from 'node:os';
 import { defaultCacheKeyFile } from '../catalog/cache-key.js';
@@ -235,7 +235,9 @@ async function serve(
   const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
   // Both eras: an `initialize` pins a legacy session, an enveloped request a modern one.
   let session: UpstreamSession | undefined;
-  const transport = tapIncoming(new StdioServerTransport(), (message) => session?.onIncoming?.(message));
+  const transport = tapIncoming(new StdioServerTransport(), LISTEN_METHODS, (message) =>
+    session?.onIncoming?.(message),
+  );
   serveStdio(({ era }) => (session = app.newSession(era)).server, {
     transport,
     onerror: (error) => logger.debug('stdio', { error: error.message }),

@@ -12,6 +12,7 @@ import {
 import { z } from 'zod';
 import type { Downstream } from '../downstream/types.js';
 import { TransportFailureError } from '../shared/errors.js';
+import { withoutMetaKeys } from '../shared/meta.js';
 
 export const META_TARGET = 'coordinator/target';
 export const META_CONTEXT = 'coordinator/context';
@@ -50,16 +51,9 @@ export interface OutgoingRequest {
 export function downstreamParams(
   params: Record<string, unknown> | undefined,
 ): Record<string, unknown> | undefined {
-  const meta = params?._meta as Record<string, unknown> | undefined;
-  if (!params || !meta) return params;
-  const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(meta)) {
-    if (k !== META_TARGET && k !== META_CONTEXT && k !== 'progressToken') rest[k] = v;
-  }
-  const out = { ...params };
-  if (Object.keys(rest).length > 0) out._meta = rest;
-  else delete out._meta;
-  return out;
+  return (
+    params && withoutMetaKeys(params, (k) => k === META_TARGET || k === META_CONTEXT || k === 'progressToken')
+  );
 }
 
 export async function forward(
@@ -71,7 +65,8 @@ export async function forward(
   const client = await downstream.whenReady(timeout);
   const { progressToken, sendProgress } = context;
   const untrack = context.track?.(downstream.id);
-  const relayed = new Set<Promise<void>>();
+  // Progress sends still being written (made only when a call has progress: not per echo).
+  let relayed: Set<Promise<void>> | undefined;
   try {
     const modern = client.getProtocolEra() === 'modern';
     const outgoing = modern && context.logLevel ? withLogLevel(request, context.logLevel) : request;
@@ -84,14 +79,15 @@ export async function forward(
         progressToken !== undefined && sendProgress
           ? (p: ProgressParams) => {
               const sent = sendProgress({ ...p, progressToken }).catch(() => {});
-              relayed.add(sent);
-              void sent.finally(() => relayed.delete(sent));
+              const pending = (relayed ??= new Set());
+              pending.add(sent);
+              void sent.finally(() => pending.delete(sent));
             }
           : undefined,
     });
     // Progress relayed before the result reaches the client before it (after the result a
     // client drops progress of a finished request).
-    if (relayed.size > 0) await Promise.all(relayed);
+    if (relayed && relayed.size > 0) await Promise.all(relayed);
     return withoutPeerInfo(result);
   } catch (error) {
     const failure = classify(downstream.id, error, context.signal);
@@ -123,16 +119,9 @@ function notWritten(error: unknown): boolean {
  * the coordinator, which stamps its own. Everything else in `_meta` but `coordinator/*` passes.
  */
 function withoutPeerInfo(result: Result): Result {
-  const meta = result._meta as Record<string, unknown> | undefined;
   // `coordinator/*` keys are ours to set (routing, the server that asked): a downstream's own
   // would steer where a client's answers go.
-  const foreign = (k: string) => k === SERVER_INFO_META_KEY || k.startsWith('coordinator/');
-  if (!meta || !Object.keys(meta).some(foreign)) return result;
-  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => !foreign(k)));
-  const out = { ...result };
-  if (Object.keys(rest).length > 0) out._meta = rest;
-  else delete out._meta;
-  return out;
+  return withoutMetaKeys(result, (k) => k === SERVER_INFO_META_KEY || k.startsWith('coordinator/'));
 }
 
 /** Connection-level failures become TransportFailureError (may fail over); the rest stay final. */

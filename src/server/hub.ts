@@ -17,6 +17,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Exchange } from './exchange.js';
 import type { UpstreamSession } from './session.js';
 import { envelopeOf } from './context.js';
+import { withoutMetaKeys } from '../shared/meta.js';
 
 /** One upstream request being served (a call, a prompt, a read…) and how to reach its client. */
 export interface CallOrigin {
@@ -156,8 +157,12 @@ export class SessionHub {
       for (const session of this.sessions) {
         const exposed = exposedUri(session, uri);
         if (!exposed || !session.ready) continue;
+        // A downstream's own listen stream id means nothing upstream (the client's stream has its own).
         this.send(
-          session.server.sendResourceUpdated({ ...withoutSubscriptionId(notification.params), uri: exposed }),
+          session.server.sendResourceUpdated({
+            ...withoutMetaKeys(notification.params ?? {}, (k) => k === SUBSCRIPTION_ID_META_KEY),
+            uri: exposed,
+          }),
         );
       }
       return;
@@ -195,12 +200,4 @@ export class SessionHub {
 
 function refusal(message: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InvalidRequest, message);
-}
-
-/** A downstream's own listen stream id means nothing upstream (the client's stream gets its own). */
-function withoutSubscriptionId(params: Record<string, unknown> | undefined): Record<string, unknown> {
-  const meta = params?._meta as Record<string, unknown> | undefined;
-  if (!meta || !(SUBSCRIPTION_ID_META_KEY in meta)) return { ...params };
-  const { [SUBSCRIPTION_ID_META_KEY]: _dropped, ...rest } = meta;
-  return { ...params, _meta: rest };
 }
