@@ -169,7 +169,7 @@ export class HealthMonitor {
       status: tracked.status,
       transport: downstream.transport,
       era: downstream.era ?? null,
-      ...(downstream.eraNote && { eraNote: downstream.eraNote }),
+      ...(downstream.eraNote && { eraNote: redact(downstream.eraNote) }),
       tools: downstream.snapshot?.tools.length ?? 0,
       restarts: downstream.restarts,
       lastError: redactOrNull(tracked.lastError ?? downstream.lastError),

@@ -287,6 +287,15 @@ describe('HealthMonitor: report()', () => {
     health.stop();
   });
 
+  it('an era note passes the same redaction as lastError', async () => {
+    const pool = new FakePool(new FakeDownstream('a'));
+    pool.fake('a').eraNote = 'a: http://user:hunter2@host/mcp answered as 2026-07-28, then failed';
+    const { health } = monitor(pool);
+    const note = health.report().servers.a!.eraNote ?? '';
+    assert.doesNotMatch(note, /hunter2/);
+    assert.match(note, /answered as 2026-07-28/);
+  });
+
   it('answers a one-shot check without start()', async () => {
     const pool = new FakePool(new FakeDownstream('a'));
     const { health, clock } = monitor(pool);
