@@ -151,6 +151,64 @@ const ruleSchema = z.strictObject({
   reason: z.string().optional(),
 });
 
+/** `HOST:PORT`, `:PORT` or `PORT`; an IPv6 host in brackets (`[::1]:8766`). */
+export const LISTEN = /^(?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)?:)?(\d{1,5})$/;
+
+const apiKey = z
+  .strictObject({
+    /** Who the key is (logs, metrics, rate limit); the agent id unless `agent` is given. */
+    name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . @ -'),
+    /** The key itself (use ${ENV} for it), or… */
+    key: z.string().min(16, 'must be at least 16 characters (use a random key)').optional(),
+    /** …its SHA-256: `sha256:<64 hex>` (`printf %s KEY | sha256sum`). */
+    keyHash: z
+      .string()
+      .regex(/^sha256:[0-9a-fA-F]{64}$/, 'must be sha256: followed by 64 hex digits')
+      .optional(),
+    scopes: z.array(z.enum(['read', 'call', 'admin'])).min(1).default(['read', 'call']),
+    /** The agent id this key acts as (default: the name). */
+    agent: z.string().min(1).max(128).optional(),
+  })
+  .refine((k) => (k.key === undefined) !== (k.keyHash === undefined), {
+    error: 'needs exactly one of key or keyHash',
+  });
+
+const httpSchema = z.strictObject({
+  listen: z
+    .preprocess(
+      (v) => (typeof v === 'number' ? String(v) : v),
+      z.string().regex(LISTEN, 'must be HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:8766)'),
+    )
+    .default('127.0.0.1:8766'),
+  /** Host header values accepted (DNS rebinding); default: the loopback names for a loopback bind. */
+  allowedHosts: z.array(z.string().min(1)).optional(),
+  /** Browser origins accepted besides the coordinator's own. */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
+  auth: z
+    .strictObject({
+      keys: z.array(apiKey).default([]),
+      oauth: z
+        .strictObject({
+          issuer: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+          audience: z.string().min(1),
+          /** Default: the issuer's metadata (`jwks_uri`), else `<issuer>/.well-known/jwks.json`. */
+          jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  /** Requests per minute per key (or per address without auth); 0 turns the limit off. */
+  rateLimitPerMinute: z.number().int().min(0).default(600),
+  /** The largest request body accepted (413 beyond). */
+  maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** Legacy (Mcp-Session-Id) sessions at once, and how long an idle one lives. */
+  maxSessions: z.number().int().positive().default(1_000),
+  sessionIdleMs: duration().default(30 * 60_000),
+  /** How long shutdown waits for in-flight calls. */
+  shutdownGraceMs: duration().default(10_000),
+  metrics: z.strictObject({ open: z.boolean().default(false) }).prefault({}),
+});
+
 export const configSchema = z.strictObject({
   servers: z.record(z.string().regex(SERVER_ID, 'server id must match [A-Za-z0-9_.-]+'), serverSchema),
   namespace: z
@@ -198,6 +256,8 @@ export const configSchema = z.strictObject({
       streamMaxLen: z.number().int().positive().default(10_000),
     })
     .prefault({}),
+  /** The HTTP face (`serve --http`); absent keys take the defaults below. */
+  http: httpSchema.prefault({}),
   /** Where the warm catalog is cached on disk; defaults next to the config. "" disables it. */
   cacheDir: z.string().optional(),
   /**
