@@ -93,6 +93,8 @@ export class Authenticator {
     }));
     const seen = new Map<string, string>();
     for (const key of this.keys) {
+      // The schema allows only 64 hex digits; a shorter digest would make timingSafeEqual throw.
+      if (key.digest.length !== 32) throw new Error(`http.auth.keys: "${key.name}" has a malformed keyHash`);
       const other = seen.get(key.digest.toString('hex'));
       if (other)
         this.logger.warn('two API keys are the same key; the first one listed wins', {
@@ -159,13 +161,8 @@ export class Authenticator {
         return { ok: true, principal };
       }
       if (verdict.unavailable) {
-        const failure = this.fail(
-          503,
-          'auth_unavailable',
-          `the token could not be checked: ${verdict.description}`,
-          {},
-        );
-        return { ...failure, headers: { ...failure.headers, 'Retry-After': '5' } };
+        const message = `the token could not be checked: ${verdict.description}`;
+        return this.fail(503, 'auth_unavailable', message, {}, { 'Retry-After': '5' });
       }
       return this.fail(401, 'invalid_token', `invalid token: ${verdict.description}`, {
         error: 'invalid_token',
@@ -219,14 +216,15 @@ export class Authenticator {
     status: AuthFailure['status'],
     code: string,
     message: string,
-    params: Record<string, string>,
+    challengeParams: Record<string, string>,
+    extraHeaders: Record<string, string> = {},
   ): AuthFailure {
     this.logger.debug('HTTP request refused', { status, code });
-    const headers: Record<string, string> = {};
-    if (status === 401 || status === 403 || (status === 400 && params['error'])) {
+    const headers: Record<string, string> = { ...extraHeaders };
+    if (status === 401 || status === 403 || (status === 400 && challengeParams['error'])) {
       headers['WWW-Authenticate'] = challenge({
         realm: REALM,
-        ...params,
+        ...challengeParams,
         ...(this.resourceMetadataUrl ? { resource_metadata: this.resourceMetadataUrl } : {}),
       });
     }

@@ -156,6 +156,11 @@ describe('Authenticator with API keys', () => {
     failure(adminOnly.require(a, 'call'), 403, 'insufficient_scope');
   });
 
+  it('a keyHash that slipped past the schema is refused at start, not at the first request', () => {
+    const bad = { keys: [{ name: 'short', keyHash: 'sha256:abcd', scopes: ['read' as const] }] };
+    assert.throws(() => new Authenticator(bad, { resourceUrl: RESOURCE }), /"short" has a malformed keyHash/);
+  });
+
   it('two entries with the same key: a warning, and the first listed wins', async () => {
     const lines: string[] = [];
     const twice = new Authenticator(
