@@ -139,7 +139,7 @@ export class App {
         onRequest: (id, request, signal) => hub.onDownstreamRequest(id, request, signal),
         onNotification: (id, notification) =>
           hub.onDownstreamNotification(id, notification, (session, uri) =>
-            session.era === 'legacy'
+            session.era === 'legacy' || session.identity.ephemeral
               ? session.subscriptions.exposed(id, uri)
               : (session.subscriptions.exposed(id, uri) ?? this.exposedUri(id, uri)),
           ),
@@ -307,6 +307,21 @@ export class App {
     }
     this.state.invalidate();
     logger.info('config applied', { ...diff });
+  }
+
+  /**
+   * An operator's restart of one server (REST, dashboard): a fresh supervisor on the same config,
+   * so the crash-restart count starts again. false when no such server runs.
+   */
+  async restartServer(id: string): Promise<boolean> {
+    const d = this.pool.get(id);
+    if (!d || this.closed) return false;
+    const config = d.config;
+    this.options.logger.info(`restarting ${id} on request`);
+    await this.pool.remove(id);
+    if (!this.closed) this.pool.add(id, config).start();
+    this.state.invalidate();
+    return true;
   }
 
   /** Resolves once no eager server is still starting for the first time (bounded). */

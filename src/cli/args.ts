@@ -35,6 +35,7 @@ export interface ParsedArgs {
     since?: string;
     force?: boolean;
     url?: string;
+    http?: string;
     help?: boolean;
     version?: boolean;
   };
@@ -52,6 +53,7 @@ const OPTIONS = {
   since: { type: 'string' },
   force: { type: 'boolean' },
   url: { type: 'string' },
+  http: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies Record<OptionName, { type: 'string' | 'boolean'; short?: string }>;

@@ -15,7 +15,7 @@ const SHUTDOWN_BUDGET_MS = 4_500;
 export function installLifecycle(
   target: Closable,
   logger: Logger,
-  options: { watchStdin: boolean },
+  options: { watchStdin: boolean; budgetMs?: number },
 ): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   const shutdown = (why: string, code = 0): Promise<void> => {
@@ -25,7 +25,7 @@ export function installLifecycle(
       logger.warn('shutdown took too long; killing children');
       target.killAllSync();
       process.exit(code);
-    }, SHUTDOWN_BUDGET_MS);
+    }, options.budgetMs ?? SHUTDOWN_BUDGET_MS);
     timer.unref();
     stopping = target
       .close()

@@ -178,6 +178,11 @@ async function runApp(
     throw error;
   }
   if (early) app.pool.adoptEarly(early);
+  const httpListen = args.values.http ?? loaded.config.http.listen;
+  if (serving && httpListen !== undefined) {
+    const { serveHttp } = await import('./serve-http.js');
+    return serveHttp(app, { logger, env, unguard, warm, listen: httpListen, http: loaded.config.http });
+  }
   if (serving) return serve(app, logger, env, unguard, warm);
 
   const finish = installLifecycle(app, logger, { watchStdin: false });

@@ -16,6 +16,7 @@ export const OPTION_NAMES = [
   'since',
   'force',
   'url',
+  'http',
   'help',
   'version',
 ] as const;
@@ -35,11 +36,15 @@ const CONFIG_LINE = '--config FILE   config file (else $MCP_COORDINATOR_CONFIG, 
 
 export const COMMAND_SPECS = {
   serve: {
-    usage: 'serve [--config FILE]',
-    summary: 'the stdio MCP server (the default command)',
-    options: ['config'],
+    usage: 'serve [--http [HOST:]PORT] [--config FILE]',
+    summary: 'the MCP server on stdio (the default command), or over HTTP for many clients',
+    options: ['config', 'http'],
     positionals: [0, 0],
-    details: ['stdout carries only MCP messages; logs go to stderr.'],
+    details: [
+      'stdio: stdout carries only MCP messages; logs go to stderr.',
+      '--http 127.0.0.1:8766 (or http.listen in the config): MCP Streamable HTTP at /mcp for clients',
+      'of both protocol eras, the REST API, /metrics. Without http.auth only loopback addresses are served.',
+    ],
   },
   tools: {
     usage: 'tools [SERVER] [--json]',

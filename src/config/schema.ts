@@ -165,7 +165,10 @@ const apiKey = z
       .string()
       .regex(/^sha256:[0-9a-fA-F]{64}$/, 'must be sha256: followed by 64 hex digits')
       .optional(),
-    scopes: z.array(z.enum(['read', 'call', 'admin'])).min(1).default(['read', 'call']),
+    scopes: z
+      .array(z.enum(['read', 'call', 'admin']))
+      .min(1)
+      .default(['read', 'call']),
     /** The agent id this key acts as (default: the name). */
     agent: z.string().min(1).max(128).optional(),
   })
@@ -174,12 +177,13 @@ const apiKey = z
   });
 
 const httpSchema = z.strictObject({
+  /** Set: `serve` serves HTTP here instead of stdio (as `--http` does). */
   listen: z
     .preprocess(
       (v) => (typeof v === 'number' ? String(v) : v),
       z.string().regex(LISTEN, 'must be HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:8766)'),
     )
-    .default('127.0.0.1:8766'),
+    .optional(),
   /** Host header values accepted (DNS rebinding); default: the loopback names for a loopback bind. */
   allowedHosts: z.array(z.string().min(1)).optional(),
   /** Browser origins accepted besides the coordinator's own. */
@@ -200,7 +204,12 @@ const httpSchema = z.strictObject({
   /** Requests per minute per key (or per address without auth); 0 turns the limit off. */
   rateLimitPerMinute: z.number().int().min(0).default(600),
   /** The largest request body accepted (413 beyond). */
-  maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
   /** Legacy (Mcp-Session-Id) sessions at once, and how long an idle one lives. */
   maxSessions: z.number().int().positive().default(1_000),
   sessionIdleMs: duration().default(30 * 60_000),

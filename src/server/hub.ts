@@ -154,9 +154,22 @@ export class SessionHub {
     }
     if (notification.method === 'notifications/resources/updated') {
       const uri = String(notification.params?.uri);
+      // A face's listen streams share one publisher: each exposed URI is published to it once.
+      const published = new Map<(uri: string) => void, Set<string>>();
       for (const session of this.sessions) {
+        // A stateless face's per-request instance has no stream of its own to send an update on.
+        if (session.identity.ephemeral && !session.resourceUpdated) continue;
         const exposed = exposedUri(session, uri);
         if (!exposed || !session.ready) continue;
+        if (session.resourceUpdated) {
+          const seen = published.get(session.resourceUpdated) ?? new Set<string>();
+          published.set(session.resourceUpdated, seen);
+          if (!seen.has(exposed)) {
+            seen.add(exposed);
+            session.resourceUpdated(exposed);
+          }
+          continue;
+        }
         // A downstream's own listen stream id means nothing upstream (the client's stream has its own).
         this.send(
           session.server.sendResourceUpdated({
@@ -173,7 +186,7 @@ export class SessionHub {
   /** The merged catalog changed: list_changed to legacy clients, to listen streams for modern ones. */
   onCatalogChanged(changes: { tools?: boolean; prompts?: boolean; resources?: boolean }): void {
     for (const session of this.sessions) {
-      if (!session.ready) continue;
+      if (!session.ready || session.identity.ephemeral) continue;
       const { server } = session;
       if (changes.tools) this.send(server.sendToolListChanged());
       if (changes.prompts) this.send(server.sendPromptListChanged());

@@ -40,6 +40,8 @@ export interface SessionIdentity {
   era: SessionEra;
   /** $MCP_AGENT_ID, else derived from the client's name once known. */
   agentId: string;
+  /** A stateless face's per-request instance or a listen watcher (see SessionBinding). */
+  ephemeral?: boolean;
 }
 
 export class UpstreamSession {
@@ -54,6 +56,13 @@ export class UpstreamSession {
   readonly onClose: Array<() => void> = [];
   /** modern: sees every message the client sent, after the SDK (see listen-tap). */
   onIncoming: ((message: JSONRPCMessage) => void) | undefined;
+  /**
+   * Where this session's resource updates go instead of its server instance (a stateless face's
+   * listen watcher publishes them to the face's listen streams).
+   */
+  resourceUpdated: ((uri: string) => void) | undefined;
+  /** Ends the session: its cleanups run, the hub forgets it (idempotent; set by the factory). */
+  end: () => void = () => {};
   /** modern: the capabilities of the latest request's envelope. */
   private envelopeCapabilities: ClientCapabilities | undefined;
   private closed = false;

@@ -33,6 +33,13 @@ export interface SessionFactoryOptions {
 export interface SessionBinding {
   /** The principal a stateless face serves (default: this session alone). */
   caller?: string;
+  /** Who the client acts as, once it said who it is (default: the factory's `agentIdFor`). */
+  agentIdFor?(clientInfo: Implementation | undefined): string;
+  /**
+   * A per-request instance of a stateless face (or a listen watcher): it takes no part in the
+   * list_changed fan-out, which the face publishes to its listen streams itself.
+   */
+  ephemeral?: boolean;
 }
 
 /** Builds the server (and session) for one connection of either era. */
@@ -58,7 +65,11 @@ export function sessionFactory(
       // Sealed by this coordinator and bound to this client: anything else is -32602, at the seam.
       requestState: { verify: (state) => core.sealer.open(state, caller) },
     });
-    const session = new UpstreamSession({ id, caller, era, agentId: options.agentIdFor(undefined) }, server);
+    const agentIdFor = binding.agentIdFor ?? options.agentIdFor;
+    const session = new UpstreamSession(
+      { id, caller, era, agentId: agentIdFor(undefined), ephemeral: binding.ephemeral === true },
+      server,
+    );
     const up = { ...core, session };
     registerToolHandlers(up);
     registerPromptHandlers(up);
@@ -69,7 +80,7 @@ export function sessionFactory(
       server.oninitialized = () => {
         session.ready = true;
         const info = server.getClientVersion();
-        session.identity.agentId = options.agentIdFor(info);
+        session.identity.agentId = agentIdFor(info);
         options.onIdentified?.(session, info);
       };
     } else {
@@ -80,17 +91,21 @@ export function sessionFactory(
         if (identified) return;
         identified = true;
         const info = envelope?.[CLIENT_INFO_META_KEY] as Implementation | undefined;
-        session.identity.agentId = options.agentIdFor(info);
+        session.identity.agentId = agentIdFor(info);
         options.onIdentified?.(session, info);
       };
       session.onFirstRequest = identify;
     }
     const previous = server.onclose;
-    server.onclose = () => {
-      previous?.();
+    session.end = () => {
+      if (session.isClosed) return;
       for (const cleanup of session.onClose.splice(0)) cleanup();
       core.hub.remove(session);
       options.onClosed?.(session);
+    };
+    server.onclose = () => {
+      previous?.();
+      session.end();
     };
     core.hub.add(session);
     return session;
