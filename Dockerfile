@@ -30,9 +30,13 @@ VOLUME ["/data"]
 # file on save, which a single-file bind mount does not see; a folder mount does, and the
 # coordinator reloads servers.yml when it changes.
 USER node
-# The image serves stdio (no port): the check validates the mounted config, as a reload would.
-HEALTHCHECK --interval=60s --timeout=10s --start-period=5s --retries=3 \
-  CMD ["node", "dist/main.js", "check"]
-# stdio MCP server: run with `docker run -i --init` so the coordinator is not PID 1 (children get reaped).
+# The team gateway: MCP Streamable HTTP, REST and /metrics on port 8766. Listening beyond the
+# container's loopback needs http.auth (API keys or OAuth) in the mounted config: without it the
+# coordinator refuses to start and says so. For an IDE's stdio entry instead:
+#   docker run -i --init IMAGE serve
+EXPOSE 8766
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.MCP_COORDINATOR_HEALTH_URL || 'http://127.0.0.1:8766/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Run with `docker run --init` so the coordinator is not PID 1 (children get reaped).
 ENTRYPOINT ["node", "dist/main.js"]
-CMD ["serve"]
+CMD ["serve", "--http", "0.0.0.0:8766"]

@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FIXTURE, MAIN, ROOT, tempDir } from '../helpers/coordinator.js';
+import { startHttp } from '../helpers/http.js';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
@@ -49,19 +50,50 @@ describe('Dockerfile', () => {
     assert.match(finalStage.join('\n'), /chown -R node:node \/data/);
   });
 
-  test('a HEALTHCHECK that runs check, a command that works with the image environment', () => {
+  test('serves the team gateway (serve --http on 0.0.0.0:8766) with a HEALTHCHECK that asks /health', async () => {
+    assert.ok(finalStage.includes('CMD ["serve", "--http", "0.0.0.0:8766"]'));
+    assert.ok(finalStage.includes('EXPOSE 8766'));
     const health = finalStage.find((line) => line.startsWith('HEALTHCHECK '));
-    assert.match(health ?? '', /CMD \["node", "dist\/main\.js", "check"\]/);
+    const command = /CMD (\[.*\])$/.exec(health ?? '')?.[1];
+    assert.ok(command, 'HEALTHCHECK CMD [...]');
+    const argv = JSON.parse(command) as string[];
+    assert.equal(argv[0], 'node');
+    const dir = tempDir();
+    // The image's CMD with auth (a non-loopback bind needs it), on a free port of this machine.
+    const config = join(dir.path, 'servers.yml');
+    writeFileSync(
+      config,
+      `servers:\n  a: { command: node, args: ['${FIXTURE}'] }\nhttp:\n  auth:\n    keys: [{ name: ops, key: ops-key-0123456789abcdef }]\n`,
+    );
+    const c = await startHttp(config, { listen: '127.0.0.1:0' });
+    try {
+      const probe = (url: string) =>
+        spawnSync(process.execPath, argv.slice(1), {
+          encoding: 'utf8',
+          timeout: 20_000,
+          env: { ...process.env, MCP_COORDINATOR_HEALTH_URL: url },
+        });
+      assert.equal(probe(`${c.url}/health`).status, 0, 'healthy coordinator');
+      assert.equal(probe('http://127.0.0.1:9/health').status, 1, 'nothing listening');
+    } finally {
+      await c.stop();
+      dir.remove();
+    }
+  });
+
+  test('the gateway refuses a non-loopback address without http.auth, naming the fix', () => {
     const dir = tempDir();
     try {
       const config = join(dir.path, 'servers.yml');
-      writeFileSync(config, `servers:\n  a: { command: node, args: ['${FIXTURE}'] }\n`);
-      const r = spawnSync(process.execPath, [MAIN, 'check'], {
+      writeFileSync(config, 'servers: {}\n');
+      const r = spawnSync(process.execPath, [MAIN, 'serve', '--http', '0.0.0.0:0'], {
         cwd: dir.path,
         encoding: 'utf8',
+        timeout: 20_000,
         env: { ...process.env, MCP_COORDINATOR_CONFIG: config },
       });
-      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /http\.auth/);
     } finally {
       dir.remove();
     }

@@ -347,17 +347,4 @@ describe('serve --http: shutdown and refusals at start', () => {
     }
     await waitFor(() => !alive(childPid), 5_000, 'the downstream gone with the coordinator');
   });
-
-  test('without http.auth, a non-loopback address is refused (exit 2, naming the fix)', async () => {
-    const file = writeConfig(dir.path, { servers: {} }, 'open.yml');
-    const { spawnSync } = await import('node:child_process');
-    const { MAIN } = await import('../helpers/coordinator.js');
-    const run = spawnSync(process.execPath, [MAIN, 'serve', '--http', '0.0.0.0:0', '--config', file], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    assert.equal(run.status, 2, run.stderr);
-    assert.match(run.stderr, /without http\.auth/);
-    assert.equal(run.stdout, '');
-  });
 });
