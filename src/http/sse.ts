@@ -116,8 +116,9 @@ export async function openSse<T>(
     if (buffered.length >= maxQueued) overflowed = true;
     else buffered.push(item);
   });
+  // The response's close, not the request's: a request whose (empty) body was read may emit
+  // 'close' long before the client goes away.
   const onClose = () => end('closed');
-  req.once('close', onClose);
   res.once('close', onClose);
 
   // 2. Replay after the client's id.
@@ -127,7 +128,6 @@ export async function openSse<T>(
   } catch (error) {
     ended = true;
     unsubscribe();
-    req.off('close', onClose);
     res.off('close', onClose);
     throw error;
   }

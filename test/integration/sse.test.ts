@@ -114,6 +114,9 @@ class SseClient {
 
 async function listen(routes: Record<string, RouteHandler>): Promise<{ server: Server; base: string }> {
   const server = createServer((req, res) => {
+    // As a real server may: the (empty) body is drained first. The stream must not take the
+    // request's end for the client going away.
+    req.resume();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const handler = routes[url.pathname];
     if (!handler) {
