@@ -3,9 +3,10 @@
  * one: two Apps in one process, or a library user's own metrics, must not collide).
  *
  * Two kinds of figures:
- * - counted where they happen (calls, MCP operations, HTTP requests, events): the hot path only
- *   increments a cached child — label values are looked up in nested maps, nothing is hashed or
- *   allocated per call once a label combination has been seen, and nothing is awaited;
+ * - counted where they happen (calls, MCP operations, HTTP requests, events): the hot path adds
+ *   to a number in a series object found through nested maps (`families.ts`) — nothing is hashed
+ *   or allocated per call once a label combination has been seen, and nothing is awaited;
+ *   prom-client reads the numbers at scrape time;
  * - computed at scrape time (`collect`): downstream up and restarts from the pool, locks held from
  *   the lock store, so nothing has to keep them in step.
  *
@@ -14,7 +15,8 @@
  * values per label — the rest are counted as `other`. A client cannot grow the registry by
  * inventing names.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from './families.js';
 
 export type CallOutcome = 'ok' | 'tool_error' | 'error';
 
@@ -67,29 +69,45 @@ class LabelCap {
   }
 }
 
-type Inc = { inc(value?: number): void };
-type Observe = { observe(value: number): void };
 interface CallSeries {
   label: string;
-  duration: Observe;
-  tools: Map<string, Inc[]>;
+  duration: HistogramSeries;
+  /** Tool (label) → its [ok, tool_error, error] series. */
+  tools: Map<string, CounterSeries[]>;
 }
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly callsTotal: Counter<'server' | 'tool' | 'outcome'>;
-  private readonly callDuration: Histogram<'server'>;
-  private readonly operationDuration: Histogram<'mcp_method_name'>;
-  private readonly eventsTotal: Counter<'type'>;
-  private readonly httpTotal: Counter<'route' | 'status'>;
+  private readonly callsTotal = new CounterFamily(
+    'mcp_coordinator_tool_calls_total',
+    'Routed tool calls by server, tool (exposed name) and outcome (ok, tool_error, error).',
+  );
+  private readonly callDuration = new HistogramFamily(
+    'mcp_coordinator_tool_call_duration_seconds',
+    'Duration of routed tool calls, by the server that answered.',
+    CALL_BUCKETS,
+  );
+  private readonly eventsTotal = new CounterFamily(
+    'mcp_coordinator_events_total',
+    'Coordination events seen by this coordinator (published here or received), by type.',
+  );
+  private readonly httpTotal = new CounterFamily(
+    'mcp_coordinator_http_requests_total',
+    'HTTP requests by route template and status code.',
+  );
+  private readonly operationDuration = new HistogramFamily(
+    'mcp_server_operation_duration_seconds',
+    'Duration of MCP requests served to clients (OpenTelemetry mcp.server.operation.duration).',
+    OPERATION_BUCKETS,
+  );
   private readonly max: number;
   private readonly knownTool: (name: string) => boolean;
   private readonly caps: Record<'callServer' | 'callTool' | 'method' | 'eventType' | 'route', LabelCap>;
   /** server → its duration child and tool → [ok, tool_error, error]: no key building per call. */
   private readonly callSeries = new Map<string, CallSeries>();
-  private readonly operationChildren = new Map<string, Observe>();
-  private readonly eventChildren = new Map<string, Inc>();
-  private readonly httpChildren = new Map<string, Map<number, Inc>>();
+  private readonly operationSeries = new Map<string, HistogramSeries>();
+  private readonly eventSeries = new Map<string, CounterSeries>();
+  private readonly httpSeries = new Map<string, Map<number, CounterSeries>>();
 
   constructor(options: MetricsOptions = {}) {
     this.max = options.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES;
@@ -100,19 +118,8 @@ export class Metrics {
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: options.defaultMetricsPrefix ?? '' });
     }
-    this.callsTotal = new Counter({
-      name: 'mcp_coordinator_tool_calls_total',
-      help: 'Routed tool calls by server, tool (exposed name) and outcome (ok, tool_error, error).',
-      labelNames: ['server', 'tool', 'outcome'],
-      registers,
-    });
-    this.callDuration = new Histogram({
-      name: 'mcp_coordinator_tool_call_duration_seconds',
-      help: 'Duration of routed tool calls, by the server that answered.',
-      labelNames: ['server'],
-      buckets: CALL_BUCKETS,
-      registers,
-    });
+    this.registry.registerMetric(this.callsTotal.metric);
+    this.registry.registerMetric(this.callDuration.metric);
     const pool = options.pool;
     new Gauge({
       name: 'mcp_coordinator_downstream_up',
@@ -149,68 +156,53 @@ export class Metrics {
         }
       },
     });
-    this.eventsTotal = new Counter({
-      name: 'mcp_coordinator_events_total',
-      help: 'Coordination events seen by this coordinator (published here or received), by type.',
-      labelNames: ['type'],
-      registers,
-    });
-    this.httpTotal = new Counter({
-      name: 'mcp_coordinator_http_requests_total',
-      help: 'HTTP requests by route template and status code.',
-      labelNames: ['route', 'status'],
-      registers,
-    });
-    this.operationDuration = new Histogram({
-      name: 'mcp_server_operation_duration_seconds',
-      help: 'Duration of MCP requests served to clients (OpenTelemetry mcp.server.operation.duration).',
-      labelNames: ['mcp_method_name'],
-      buckets: OPERATION_BUCKETS,
-      registers,
-    });
+    this.registry.registerMetric(this.eventsTotal.metric);
+    this.registry.registerMetric(this.httpTotal.metric);
+    this.registry.registerMetric(this.operationDuration.metric);
   }
 
   /** One routed tool call ended. `tool` is the exposed name; unknown names count as `other`. */
   observeCall(server: string, tool: string, outcome: CallOutcome, seconds: number): void {
     const entry = this.callsOf(server);
     const children = entry.tools.get(tool) ?? this.toolChildren(entry, tool);
-    children[OUTCOME_INDEX[outcome]]!.inc();
+    children[OUTCOME_INDEX[outcome]]!.value += 1;
     entry.duration.observe(seconds);
   }
 
   /** One MCP request served to a client (`tools/list`, `tools/call` …). */
   observeOperation(method: string, seconds: number): void {
-    let child = this.operationChildren.get(method);
-    if (!child) {
-      child = this.operationDuration.labels(this.caps.method.value(method));
-      if (this.operationChildren.size < this.max) this.operationChildren.set(method, child);
+    let series = this.operationSeries.get(method);
+    if (!series) {
+      series = this.operationDuration.of({ mcp_method_name: this.caps.method.value(method) });
+      // Raw keys beyond the cap are not kept: a capped method is looked up again (rare).
+      if (this.operationSeries.size < this.max) this.operationSeries.set(method, series);
     }
-    child.observe(seconds);
+    series.observe(seconds);
   }
 
   /** One coordination event seen. */
   countEvent(type: string): void {
-    let child = this.eventChildren.get(type);
-    if (!child) {
-      child = this.eventsTotal.labels(this.caps.eventType.value(type));
-      if (this.eventChildren.size < this.max) this.eventChildren.set(type, child);
+    let series = this.eventSeries.get(type);
+    if (!series) {
+      series = this.eventsTotal.of({ type: this.caps.eventType.value(type) });
+      if (this.eventSeries.size < this.max) this.eventSeries.set(type, series);
     }
-    child.inc();
+    series.value += 1;
   }
 
   /** One HTTP request answered. `route` is the route template (`/api/servers/{id}`), never the path. */
   countHttp(route: string, status: number): void {
-    let byStatus = this.httpChildren.get(route);
+    let byStatus = this.httpSeries.get(route);
     if (!byStatus) {
       byStatus = new Map();
-      if (this.httpChildren.size < this.max) this.httpChildren.set(route, byStatus);
+      if (this.httpSeries.size < this.max) this.httpSeries.set(route, byStatus);
     }
-    let child = byStatus.get(status);
-    if (!child) {
-      child = this.httpTotal.labels(this.caps.route.value(route), String(status));
-      byStatus.set(status, child);
+    let series = byStatus.get(status);
+    if (!series) {
+      series = this.httpTotal.of({ route: this.caps.route.value(route), status: String(status) });
+      if (byStatus.size < this.max) byStatus.set(status, series);
     }
-    child.inc();
+    series.value += 1;
   }
 
   private callsOf(server: string): CallSeries {
@@ -219,18 +211,19 @@ export class Metrics {
     const label = this.caps.callServer.value(server);
     entry = this.callSeries.get(label) ?? {
       label,
-      duration: this.callDuration.labels(label),
-      tools: new Map<string, Inc[]>(),
+      duration: this.callDuration.of({ server: label }),
+      tools: new Map<string, CounterSeries[]>(),
     };
     // Keyed by label, so at most cap + 1 entries; a capped server is looked up again (rare).
     this.callSeries.set(label, entry);
     return entry;
   }
 
-  private toolChildren(entry: CallSeries, tool: string): Inc[] {
+  private toolChildren(entry: CallSeries, tool: string): CounterSeries[] {
     const label = this.knownTool(tool) ? this.caps.callTool.value(tool) : OTHER;
     const children =
-      entry.tools.get(label) ?? OUTCOMES.map((o) => this.callsTotal.labels(entry.label, label, o));
+      entry.tools.get(label) ??
+      OUTCOMES.map((outcome) => this.callsTotal.of({ server: entry.label, tool: label, outcome }));
     // An unknown or capped name is not kept as a key: it is looked up again (rare) instead.
     entry.tools.set(label, children);
     return children;
