@@ -237,9 +237,4 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
-
-  /** Stops nothing (default metrics collect on scrape); drops every series. For tests and close. */
-  clear(): void {
-    this.registry.clear();
-  }
 }
