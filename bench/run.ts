@@ -31,7 +31,7 @@ import {
 } from './targets.js';
 import type { SectionContext } from './types.js';
 
-const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing', 'catalog'] as const;
+const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing', 'catalog', 'observability'] as const;
 type SectionId = (typeof SECTION_IDS)[number];
 
 /** The sections after proxy, in run order: whether they get the redis-server, and their budgets. */
@@ -41,6 +41,7 @@ const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quic
   { id: 'mcp-locks', redis: true, budgetMs: 75_000, quickBudgetMs: 30_000 },
   { id: 'routing', redis: false, budgetMs: 150_000, quickBudgetMs: 75_000 },
   { id: 'catalog', redis: false, budgetMs: 60_000, quickBudgetMs: 30_000 },
+  { id: 'observability', redis: false, budgetMs: 30_000, quickBudgetMs: 15_000 },
 ];
 
 interface Args {
@@ -79,7 +80,7 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog|observability[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub]',
   );
   process.exit(problem ? 2 : 0);
 }

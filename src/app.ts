@@ -33,6 +33,8 @@ import type { SessionEra, UpstreamSession } from './server/session.js';
 import { SERVER_INFO, sessionFactory, type SessionBinding } from './server/upstream.js';
 import type { Logger } from './shared/logger.js';
 import { redact } from './shared/redact.js';
+import { LogRing, stderrLevel } from './observability/log-ring.js';
+import { Metrics } from './observability/metrics.js';
 
 export interface AppOptions {
   config: Config;
@@ -77,6 +79,10 @@ export class App {
   /** This process: event source and registry owner. */
   readonly instanceId: string;
   readonly resultCache: ResultCache;
+  // Observability (src/observability): `/metrics` and `/api/logs*` read these.
+  readonly metrics: Metrics;
+  readonly logs = new LogRing();
+  private readonly stopObserving: Array<() => void> = [];
   private agent: string;
   private closed = false;
   private config: Config;
@@ -131,6 +137,7 @@ export class App {
     this.resultCache = new ResultCache({ servers: config.servers });
     this.instanceId = instanceId;
     this.agent = agentId;
+    this.metrics = this.observe(logger, bus, coordination);
     this.hub = new SessionHub(logger.child('sessions'));
     const hub = this.hub;
     this.pool = createPool({
@@ -149,7 +156,10 @@ export class App {
         return cached?.era ? { era: cached.era, discover: cached.discover } : undefined;
       },
       logger: logger.child('downstream'),
-      stderrSink: (id, line) => process.stderr.write(`[${id}] ${redact(line)}\n`),
+      stderrSink: (id, line) => {
+        process.stderr.write(`[${id}] ${redact(line)}\n`);
+        this.logs.push(`server:${id}`, stderrLevel(line), line);
+      },
       clientInfo: SERVER_INFO,
     });
     this.health = new HealthMonitor({
@@ -171,6 +181,7 @@ export class App {
       policy: () => this.policy,
       isAvailable: (id) => this.health.isAvailable(id),
       resultCache: this.resultCache,
+      onCallEnd: (server, tool, outcome, seconds) => this.metrics.observeCall(server, tool, outcome, seconds),
     });
     this.builtins.add(
       ...routingTools(this.router),
@@ -211,6 +222,7 @@ export class App {
       logger,
       downstream: (id) => this.pool.get(id),
       connected: () => this.pool.all().filter((d) => d.status === 'connected'),
+      observeOperation: (method, seconds) => this.metrics.observeOperation(method, seconds),
     };
     this.newSession = sessionFactory({
       core,
@@ -339,6 +351,7 @@ export class App {
     clearTimeout(this.deferredStart);
     this.health.stop();
     this.watcher?.close();
+    for (const stop of this.stopObserving.splice(0)) stop();
     await Promise.allSettled([
       ...[...this.hub.sessions].map((s) => s.server.close()),
       this.pool.stopAll(),
@@ -346,6 +359,24 @@ export class App {
       this.diskCache?.flush(),
     ]);
     await this.bus.close();
+  }
+
+  /**
+   * The metrics (pool, locks and catalog read at scrape time; events counted as the bus delivers
+   * them, published here or received) and the log tee: the logger's lines go to the ring as well.
+   */
+  private observe(logger: Logger, bus: EventBus, coordination: Coordination): Metrics {
+    const metrics = new Metrics({
+      pool: { all: () => this.pool.all() },
+      locks: coordination.locks,
+      knownTool: (name) => this.state.current.resolveTool(name) !== undefined,
+    });
+    this.stopObserving.push(bus.subscribe((event) => metrics.countEvent(event.type)));
+    const stopTee = logger.addSink?.(({ level, scope, message }) =>
+      this.logs.push(scope ? `coordinator/${scope}` : 'coordinator', level, message),
+    );
+    if (stopTee) this.stopObserving.push(stopTee);
+    return metrics;
   }
 
   /** How a downstream's resource URI is exposed: as is, or `<id>+<uri>` when several share it. */

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { parseListen } from '../http/address.js';
 import { HttpFace } from '../http/face.js';
 import { httpGuards } from '../http/guards.js';
+import { observabilityRoutes } from '../http/observability-routes.js';
 import { HttpError } from '../http/respond.js';
 import type { Logger } from '../shared/logger.js';
 import { UsageError } from './args.js';
@@ -49,6 +50,8 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
       logger: logger.child('http'),
       version: packageVersion(),
       guards: (self) => httpGuards(http, self, logger.child('auth')),
+      extraRoutes: () => observabilityRoutes(app, http),
+      onAnswered: (route, status) => app.metrics.countHttp(route, status),
     });
   } catch (error) {
     await app.close();

@@ -35,7 +35,16 @@ export interface RouterDeps {
   isAvailable(id: string): boolean;
   /** Opt-in per-server cache of idempotent tools' results (`cache: { ttlMs, tools }`). */
   resultCache?: ResultCache;
+  /**
+   * Told once per routed call as it ends (the metrics): the server that answered (or the last one
+   * tried; `none` when no server was), the exposed name, the outcome and the duration. Called
+   * synchronously; it must only count.
+   */
+  onCallEnd?(server: string, tool: string, outcome: CallOutcome, seconds: number): void;
 }
+
+/** `ok`: a result; `tool_error`: a result with `isError`; `error`: no result (thrown). */
+export type CallOutcome = 'ok' | 'tool_error' | 'error';
 
 export interface RoutedCall {
   name: string;
@@ -64,6 +73,27 @@ export class Router {
 
   /** Route one tools/call; the result carries `_meta["coordinator/routing"]`. */
   async callTool(call: RoutedCall, resolved?: NameRoute): Promise<CallToolResult> {
+    const report = this.deps.onCallEnd;
+    if (!report) return this.route(call, resolved, {});
+    const started = performance.now();
+    const tried: { target?: string } = {};
+    try {
+      const result = await this.route(call, resolved, tried);
+      const seconds = (performance.now() - started) / 1000;
+      report(tried.target ?? 'none', call.name, result.isError ? 'tool_error' : 'ok', seconds);
+      return result;
+    } catch (error) {
+      report(tried.target ?? 'none', call.name, 'error', (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  /** The routed call proper; `tried.target` is the last server it tried. */
+  private async route(
+    call: RoutedCall,
+    resolved: NameRoute | undefined,
+    tried: { target?: string },
+  ): Promise<CallToolResult> {
     const route = resolved ?? (await this.deps.find((c) => c.resolveTool(call.name)));
     if (!route) throw new UnknownNameError('tool', call.name);
     const plan = resolveRoute(
@@ -76,6 +106,7 @@ export class Router {
     const outcome = await runWithFailover(
       plan.candidates,
       async (id) => {
+        tried.target = id;
         const hit = cache?.get(id, route.originalName, call.arguments);
         if (hit) return hit;
         const result = (await this.request(id, request, call.forward)) as CallToolResult;

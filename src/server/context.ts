@@ -32,6 +32,8 @@ export interface UpstreamCore {
   downstream(id: string): Downstream | undefined;
   connected(): Downstream[];
   logger: Logger;
+  /** Each MCP request served, by method and duration (the metrics); absent: not timed. */
+  observeOperation?(method: string, seconds: number): void;
 }
 
 /** The core plus the session a handler serves. */

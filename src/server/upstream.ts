@@ -6,6 +6,7 @@
  */
 import { CLIENT_INFO_META_KEY, type Implementation, Server } from '@modelcontextprotocol/server';
 import { OnDemandSchemaValidator } from '../shared/on-demand-validator.js';
+import { MeasuredServer } from './measured-server.js';
 import type { UpstreamCore } from './context.js';
 import { registerCompletionHandler, registerLoggingHandlers } from './handlers/misc.js';
 import { registerPromptHandlers } from './handlers/prompts.js';
@@ -51,7 +52,7 @@ export function sessionFactory(
     const { core } = options;
     const id = `${options.idPrefix}:${++seq}`;
     const caller = binding.caller ?? id;
-    const server = new Server(SERVER_INFO, {
+    const serverOptions: ConstructorParameters<typeof Server>[1] = {
       capabilities: {
         tools: { listChanged: true },
         prompts: { listChanged: true },
@@ -64,7 +65,11 @@ export function sessionFactory(
       instructions: INSTRUCTIONS,
       // Sealed by this coordinator and bound to this client: anything else is -32602, at the seam.
       requestState: { verify: (state) => core.sealer.open(state, caller) },
-    });
+    };
+    const observe = core.observeOperation;
+    const server = observe
+      ? new MeasuredServer(observe, SERVER_INFO, serverOptions)
+      : new Server(SERVER_INFO, serverOptions);
     const agentIdFor = binding.agentIdFor ?? options.agentIdFor;
     const session = new UpstreamSession(
       { id, caller, era, agentId: agentIdFor(undefined), ephemeral: binding.ephemeral === true },

@@ -14,7 +14,24 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(scope: string): Logger;
+  /**
+   * Also hand every line this logger (and all its children, before and after) writes to `sink`,
+   * e.g. the log ring behind `/api/logs`; returns the function that removes it. What goes to
+   * stderr is unchanged. Optional so hand-written test loggers need not implement it.
+   */
+  addSink?(sink: LogSink): () => void;
 }
+
+/** One line as a sink gets it: not redacted yet (the sink redacts), without the stderr prefix. */
+export interface LogRecord {
+  level: Exclude<LogLevel, 'silent'>;
+  /** The child scope (`downstream:memory`), undefined for the root logger. */
+  scope: string | undefined;
+  /** The message and its fields as JSON, as on stderr. */
+  message: string;
+}
+
+export type LogSink = (record: LogRecord) => void;
 
 export interface LoggerOptions {
   level?: LogLevel;
@@ -26,12 +43,21 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = ORDER[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stderr.write(line));
+  // Shared by the root and every child; copied on write so a sink removed mid-line is harmless.
+  let sinks: LogSink[] = [];
   const make = (scope: string | undefined): Logger => {
-    const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
       if (ORDER[lvl] < level) return;
       const tag = scope ? `[${scope}] ` : '';
       const extra = fields && Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : '';
       write(redact(`mcp-coordinator ${lvl} ${tag}${msg}${extra}\n`));
+      for (const sink of sinks) {
+        try {
+          sink({ level: lvl, scope, message: `${msg}${extra}` });
+        } catch {
+          // A sink never breaks logging (and must not log about itself: that would recurse).
+        }
+      }
     };
     return {
       debug: (m, f) => emit('debug', m, f),
@@ -39,6 +65,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       warn: (m, f) => emit('warn', m, f),
       error: (m, f) => emit('error', m, f),
       child: (s) => make(scope ? `${scope}:${s}` : s),
+      addSink(sink) {
+        const entry: LogSink = (record) => sink(record);
+        sinks = [...sinks, entry];
+        return () => {
+          sinks = sinks.filter((s) => s !== entry);
+        };
+      },
     };
   };
   return make(options.scope);

@@ -301,6 +301,68 @@ describe('serve --http: one core for clients of both eras', () => {
     assert.equal((await api(c.url, '/health')).status, 200);
   });
 
+  test('metrics, logs and the live event stream of the built CLI', async () => {
+    await api(c.url, '/route', { body: { tool: 'old__echo', arguments: { text: 'counted' } } });
+    const metrics = await fetch(`${c.url}/metrics`);
+    assert.equal(metrics.status, 200);
+    const exposition = await metrics.text();
+    assert.match(
+      exposition,
+      /mcp_coordinator_tool_calls_total\{server="old",tool="old__echo",outcome="ok"\} [1-9]/,
+    );
+    assert.match(exposition, /mcp_coordinator_http_requests_total\{route="\/route",status="200"\} [1-9]/);
+    assert.match(exposition, /mcp_coordinator_downstream_up\{server="neo"\} 1/);
+    assert.match(exposition, /process_cpu_user_seconds_total/);
+
+    const logs = await api(c.url, '/api/logs?source=server:old');
+    assert.ok((logs.json.lines as Array<{ source: string }>).length > 0, 'the fixture stderr is in the ring');
+    const sources = await api(c.url, '/api/logs/sources');
+    assert.ok((sources.json.sources as Array<{ source: string }>).some((x) => x.source === 'server:neo'));
+
+    // Live: a lock taken now arrives on the stream; a reconnect with Last-Event-ID replays after it.
+    const abort = new AbortController();
+    const stream = await fetch(`${c.url}/api/events/stream?type=file:*`, { signal: abort.signal });
+    assert.equal(stream.headers.get('content-type')?.startsWith('text/event-stream'), true);
+    const reader = stream.body!.getReader();
+    let seen = '';
+    const lock = (file: string) =>
+      api(c.url, '/route', { body: { tool: 'coordinator__lock_file', arguments: { file } } });
+    await lock('streamed-1.txt');
+    await waitFor(
+      async () => {
+        const { value } = await reader.read();
+        seen += new TextDecoder().decode(value);
+        return seen.includes('streamed-1.txt');
+      },
+      10_000,
+      'the lock event on the stream',
+    );
+    abort.abort();
+    const lastId = [...seen.matchAll(/^id: (.+)$/gm)].map((m) => m[1]!).at(-1)!;
+    await lock('streamed-2.txt');
+    const resumed = new AbortController();
+    const again = await fetch(`${c.url}/api/events/stream?type=file:*`, {
+      headers: { 'last-event-id': lastId },
+      signal: resumed.signal,
+    });
+    const r2 = again.body!.getReader();
+    let replayed = '';
+    await waitFor(
+      async () => {
+        const { value } = await r2.read();
+        replayed += new TextDecoder().decode(value);
+        return replayed.includes('streamed-2.txt');
+      },
+      10_000,
+      'the replay after Last-Event-ID',
+    );
+    resumed.abort();
+    assert.ok(!replayed.includes('streamed-1.txt'), 'nothing before Last-Event-ID is sent again');
+    for (const file of ['streamed-1.txt', 'streamed-2.txt']) {
+      await api(c.url, '/route', { body: { tool: 'coordinator__unlock_file', arguments: { file } } });
+    }
+  });
+
   test('/api/openapi.json is valid OpenAPI 3.1 and describes every route', async () => {
     const doc = await api(c.url, '/api/openapi.json');
     assert.equal(doc.status, 200);
