@@ -73,7 +73,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function tooLarge(limit: number): HttpError {
-  return new HttpError(413, 'body_too_large', `request body over ${formatBytes(limit)} (http.maxBodyBytes)`);
+  // The rest of the body is not read: the connection cannot carry another request after it.
+  return new HttpError(413, 'body_too_large', `request body over ${formatBytes(limit)} (http.maxBodyBytes)`, {
+    connection: 'close',
+  });
 }
 
 /** Node's request as a web-standard Request over an already read body. */

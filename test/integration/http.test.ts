@@ -211,6 +211,28 @@ describe('serve --http: one core for clients of both eras', () => {
       }),
     });
     assert.equal(big.status, 413);
+    // A 50 MB body is refused from its Content-Length, before a byte of it is read.
+    const declared = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const u = new URL(`${c.url}/mcp`);
+      const req = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: '/mcp',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(50 * 1024 * 1024) },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.write('{"jsonrpc":"2.0",');
+    });
+    assert.equal(declared.status, 413);
+    assert.equal(JSON.parse(declared.body).error.code, 'body_too_large');
     // The coordinator is unharmed.
     assert.equal((await api(c.url, '/health')).status, 200);
   });
