@@ -152,7 +152,8 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
    * Look something up in the catalog; if it is not there while a server is still starting for
    * the first time, wait (bounded) for the catalog to settle and look once more. With the tool or
    * prompt `name` looked up, only the servers that could expose it are waited for (one stuck in
-   * `initialize` does not hold calls to the others), and nobody's name is answered at once.
+   * `initialize` does not hold calls to the others), and nobody's name is answered at once (after
+   * a rebuild already scheduled, so a server that has just connected is looked at).
    */
   async find<T>(
     lookup: (catalog: Catalog) => T | undefined,
@@ -161,7 +162,10 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   ): Promise<T | undefined> {
     const found = lookup(this.catalog);
     if (found !== undefined) return found;
-    const pending = name === undefined ? () => this.isSettling() : () => this.couldOwn(name).some(firstStart);
+    const starting =
+      name === undefined ? () => this.isSettling() : () => this.couldOwn(name).some(firstStart);
+    // A server that connected a moment ago is in the catalog only after the scheduled rebuild.
+    const pending = () => this.scheduled || starting();
     if (!pending()) return found;
     await this.until(pending, waitMs);
     return lookup(this.catalog);

@@ -68,4 +68,15 @@ describe('CatalogState.find', () => {
     assert.ok(Date.now() - started < 1_000);
     assert.ok(state.isSettling(), 'stuck is still starting');
   });
+
+  it('looks again after the rebuild scheduled for a server that has just connected', async () => {
+    const { pool, connect } = fakePool([starting('ok')]);
+    const state = new CatalogState({ pool, namespace: NS, builtinTools: [], logger: silentLogger });
+    connect('ok', ['echo']);
+    // Connected, but the rebuild is coalesced onto the next turn: the catalog does not have it yet.
+    assert.equal(state.current.resolveTool('ok__echo'), undefined);
+    assert.deepEqual((await state.find((c) => c.resolveTool('ok__echo'), 'ok__echo', 60_000))?.members, [
+      'ok',
+    ]);
+  });
 });
