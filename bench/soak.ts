@@ -120,9 +120,13 @@ async function main(): Promise<number> {
 async function warmUp(clients: readonly SoakClient[]): Promise<void> {
   await Promise.all(
     clients.map(async (c) => {
-      for (let i = 0; i < WARM_UP_CALLS; i++) {
-        await c.call('steady__echo', { text: 'warm' });
-        await c.call('modern__echo', { text: 'warm' });
+      try {
+        for (let i = 0; i < WARM_UP_CALLS; i++) {
+          await c.call('steady__echo', { text: 'warm' });
+          await c.call('modern__echo', { text: 'warm' });
+        }
+      } catch (error) {
+        throw new Error(`warm-up of a ${c.era} client: ${(error as Error).message}\n${c.stderr()}`);
       }
     }),
   );
