@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
+import { closest } from './config/suggest.js';
 import { diffServers, watchConfig, type ConfigWatcher } from './config/watch.js';
 import { catalogCacheDir } from './catalog/cache-location.js';
 import { loadCacheKey } from './catalog/cache-key.js';
@@ -176,7 +177,12 @@ export class App {
       },
     });
     this.router = new Router({
-      find: (lookup) => this.state.find(lookup),
+      find: (lookup, name) => this.state.find(lookup, name),
+      suggest: (name) =>
+        closest(
+          name,
+          this.state.current.tools.map((t) => t.name),
+        ),
       downstream: (id) => this.pool.get(id),
       policy: () => this.policy,
       isAvailable: (id) => this.health.isAvailable(id),

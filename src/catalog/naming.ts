@@ -54,6 +54,18 @@ export function hashedName(owner: string, name: string, opts: NamespaceOptions, 
   return withSuffix(base, hash8(`${owner}\0${name}\0clash\0${attempt}`), opts.maxLength);
 }
 
+/**
+ * Could `name` be a name exposed under `namespace` (`exposedName(namespace, …)` or a clash loser's
+ * `hashedName(namespace, …)`)? A name cut to `maxLength` keeps only the beginning of its namespace.
+ */
+export function mayBeUnder(name: string, namespace: string, opts: NamespaceOptions): boolean {
+  if (namespace === '') return true;
+  const head = sanitizeName(`${namespace}${opts.separator}`);
+  if (name.startsWith(head)) return true;
+  const kept = opts.maxLength - SUFFIX_LENGTH;
+  return head.length > kept && name.length === opts.maxLength && name.startsWith(head.slice(0, kept));
+}
+
 function withSuffix(base: string, hash: string, maxLength: number): string {
   return `${base.slice(0, maxLength - SUFFIX_LENGTH)}-${hash}`;
 }

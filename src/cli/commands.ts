@@ -7,7 +7,7 @@ import { dispatchToolCall } from '../server/handlers/tools.js';
 import { UnknownNameError } from '../shared/errors.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import type { CommandInputs } from './inputs.js';
-import { printJson, printLine, printTable } from './output.js';
+import { printJson, printLine, printNote, printTable } from './output.js';
 import { printOnce } from './print-once.js';
 import { CLOCK_SKEW_ALLOWANCE_MS } from '../coordination/bus/replay.js';
 import { bareMessage } from '../shared/errors.js';
@@ -16,21 +16,41 @@ import { redact } from '../shared/redact.js';
 /** Longest a one-shot command waits for eager servers before answering with what is ready. */
 const SETTLE_MS = 60_000;
 
+/**
+ * How long `health` and `tools` wait for servers still starting: a server stuck in `initialize` is reported
+ * as `starting` (with how long) after this, instead of holding the answer for a minute.
+ */
+const HEALTH_SETTLE_MS = 10_000;
+
 export async function runTools(app: App, args: ParsedArgs): Promise<number> {
-  await app.settled(SETTLE_MS);
+  // Bounded like health: a server stuck in `initialize` is named below, not waited for a minute.
+  await app.settled(HEALTH_SETTLE_MS);
+  const missing = notConnected(app);
+  for (const line of missing) printNote(`tools: ${line}; its tools are missing or from the warm catalog`);
   // `tools SERVER`: the app holds only that server (or group); the built-ins are left out.
   const tools = app.state.current.tools.filter(
     (t) => args.positionals.length === 0 || t._meta?.[META_SERVER] !== BUILTIN_SERVER_ID,
   );
-  if (args.values.json) {
-    printJson(tools);
-    return 0;
+  if (args.values.json) printJson(tools);
+  else {
+    printTable(
+      ['TOOL', 'SERVER', 'DESCRIPTION'],
+      tools.map((t) => [t.name, String(t._meta?.[META_SERVER] ?? ''), oneLine(t.description ?? '')]),
+    );
   }
-  printTable(
-    ['TOOL', 'SERVER', 'DESCRIPTION'],
-    tools.map((t) => [t.name, String(t._meta?.[META_SERVER] ?? ''), oneLine(t.description ?? '')]),
-  );
-  return 0;
+  // A partial list is not a success: the exit code says a server failed, as health's does.
+  return missing.length > 0 ? 1 : 0;
+}
+
+/** The servers started for this command that are not connected, each with why. */
+function notConnected(app: App): string[] {
+  return app.pool
+    .all()
+    .filter((d) => d.status !== 'connected' && d.status !== 'idle')
+    .map((d) => {
+      if (d.status === 'starting' && d.snapshot === undefined) return `${d.id} is still starting`;
+      return `${d.id} is ${d.status}${d.lastError ? ` (${redact(d.lastError)})` : ''}`;
+    });
 }
 
 export async function runCall(app: App, args: ParsedArgs, inputs: CommandInputs): Promise<number> {
@@ -46,7 +66,7 @@ export async function runCall(app: App, args: ParsedArgs, inputs: CommandInputs)
   } catch (error) {
     if (!(error instanceof UnknownNameError)) throw error;
     // A server that could have it never came up: that is a failure (1), not a typo (2).
-    const down = app.pool.all().filter((d) => d.snapshot === undefined);
+    const down = app.state.couldOwn(name).filter((d) => d.snapshot === undefined);
     if (down.length > 0) {
       const why = down.map((d) => `${d.id} (${d.status}${d.lastError ? `: ${d.lastError}` : ''})`);
       throw new Error(
@@ -86,12 +106,6 @@ export async function runAggregate(app: App, args: ParsedArgs, inputs: CommandIn
   // Partial failure is a result; only "nobody answered" is a failure.
   return Object.keys(outcome.results).length === 0 ? 1 : 0;
 }
-
-/**
- * How long `health` waits for servers still starting: a server stuck in `initialize` is reported
- * as `starting` (with how long) after this, instead of holding the answer for a minute.
- */
-const HEALTH_SETTLE_MS = 10_000;
 
 export async function runHealth(app: App, args: ParsedArgs): Promise<number> {
   await app.settled(HEALTH_SETTLE_MS);

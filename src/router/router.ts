@@ -26,9 +26,12 @@ import type { ResultCache } from './result-cache.js';
 export interface RouterDeps {
   /**
    * Look a name up in the catalog; when it is not there yet and a server is still starting,
-   * look again once the catalog has settled (bounded).
+   * look again once the catalog has settled (bounded). With `name`, only the servers that could
+   * expose it are waited for.
    */
-  find<T>(lookup: (catalog: Catalog) => T | undefined): Promise<T | undefined>;
+  find<T>(lookup: (catalog: Catalog) => T | undefined, name?: string): Promise<T | undefined>;
+  /** The closest exposed tool name to an unknown one, for "did you mean". */
+  suggest?(name: string): string | undefined;
   downstream(id: string): Downstream | undefined;
   policy(): RoutingPolicy;
   /** False when a server is known down (breaker open, crash-loop): failover skips it at once. */
@@ -94,8 +97,8 @@ export class Router {
     resolved: NameRoute | undefined,
     tried: { target?: string },
   ): Promise<CallToolResult> {
-    const route = resolved ?? (await this.deps.find((c) => c.resolveTool(call.name)));
-    if (!route) throw new UnknownNameError('tool', call.name);
+    const route = resolved ?? (await this.deps.find((c) => c.resolveTool(call.name), call.name));
+    if (!route) throw new UnknownNameError('tool', call.name, this.deps.suggest?.(call.name));
     const plan = resolveRoute(
       { name: call.name, members: route.members, target: call.target, context: call.context },
       this.deps.policy(),

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { CacheHint, CachedList } from '../catalog/cache-hint.js';
 import type { Tool } from '@modelcontextprotocol/server';
 import { catalogDiff } from '../catalog/diff.js';
+import { couldExpose } from '../catalog/could-own.js';
 import { catalogSource } from '../catalog/from-config.js';
 import { buildCatalog } from '../catalog/merge.js';
 import {
@@ -17,7 +18,7 @@ import {
 } from '../catalog/types.js';
 import type { NamespaceOptions } from '../catalog/naming.js';
 import type { DownstreamPool } from '../downstream/pool.js';
-import type { DownstreamSnapshot } from '../downstream/types.js';
+import type { Downstream, DownstreamSnapshot } from '../downstream/types.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -46,7 +47,8 @@ const NAME_WAIT_MS = 30_000;
 export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
   private catalog: Catalog;
   private scheduled = false;
-  private readonly settleWaiters = new Set<() => void>();
+  /** Each waiter with what it waits for: it is woken once that is false (or on its timeout). */
+  private readonly settleWaiters = new Map<() => void, () => boolean>();
   private readonly listWaiters = new Set<() => void>();
   private readonly startedAt = Date.now();
   private readonly reportedClashes = new Set<string>();
@@ -76,7 +78,17 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
 
   /** True while an eager server is starting for the first time (its names may still appear). */
   isSettling(): boolean {
-    return this.options.pool.all().some((d) => d.status === 'starting' && d.snapshot === undefined);
+    return this.options.pool.all().some(firstStart);
+  }
+
+  /**
+   * The servers that could expose a tool or prompt `name`, by their namespaces (the unprefixed
+   * ones could expose any name): the only ones a lookup of `name` waits for.
+   */
+  couldOwn(name: string): Downstream[] {
+    const all = this.options.pool.all();
+    const peers = all.map((d) => ({ id: d.id, prefix: d.config.prefix, group: d.config.group }));
+    return all.filter((d, i) => couldExpose(name, peers[i]!, peers, this.options.namespace));
   }
 
   /** A server starting for the first time of which not even a cached catalog is known. */
@@ -118,7 +130,12 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
 
   /** Resolves when nothing is settling any more, or after timeoutMs. */
   settled(timeoutMs: number): Promise<void> {
-    if (!this.isSettling()) return Promise.resolve();
+    return this.until(() => this.isSettling(), timeoutMs);
+  }
+
+  /** Resolves once `pending()` is false after a rebuild, or after timeoutMs. */
+  private until(pending: () => boolean, timeoutMs: number): Promise<void> {
+    if (!pending()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -127,18 +144,30 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
       };
       const timer = setTimeout(done, timeoutMs);
       timer.unref();
-      this.settleWaiters.add(done);
+      this.settleWaiters.set(done, pending);
     });
   }
 
   /**
    * Look something up in the catalog; if it is not there while a server is still starting for
-   * the first time, wait (bounded) for the catalog to settle and look once more.
+   * the first time, wait (bounded) for the catalog to settle and look once more. With the tool or
+   * prompt `name` looked up, only the servers that could expose it are waited for (one stuck in
+   * `initialize` does not hold calls to the others), and nobody's name is answered at once (after
+   * a rebuild already scheduled, so a server that has just connected is looked at).
    */
-  async find<T>(lookup: (catalog: Catalog) => T | undefined, waitMs = NAME_WAIT_MS): Promise<T | undefined> {
+  async find<T>(
+    lookup: (catalog: Catalog) => T | undefined,
+    name?: string,
+    waitMs = NAME_WAIT_MS,
+  ): Promise<T | undefined> {
     const found = lookup(this.catalog);
-    if (found !== undefined || !this.isSettling()) return found;
-    await this.settled(waitMs);
+    if (found !== undefined) return found;
+    const starting =
+      name === undefined ? () => this.isSettling() : () => this.couldOwn(name).some(firstStart);
+    // A server that connected a moment ago is in the catalog only after the scheduled rebuild.
+    const pending = () => this.scheduled || starting();
+    if (!pending()) return found;
+    await this.until(pending, waitMs);
     return lookup(this.catalog);
   }
 
@@ -171,8 +200,7 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
     if (this.listWaiters.size > 0 && !this.unknownStarting()) {
       for (const done of [...this.listWaiters]) done();
     }
-    if (this.settleWaiters.size === 0 || this.isSettling()) return;
-    for (const done of [...this.settleWaiters]) done();
+    for (const [done, pending] of [...this.settleWaiters]) if (!pending()) done();
   }
 
   private build(): Catalog {
@@ -186,4 +214,9 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
       builtins: { serverId: BUILTIN_SERVER_ID, tools: this.options.builtinTools },
     });
   }
+}
+
+/** Starting for the first time: nothing of its catalog is known yet, its names may still appear. */
+function firstStart(d: Downstream): boolean {
+  return d.status === 'starting' && d.snapshot === undefined;
 }

@@ -32,8 +32,10 @@ export class UnknownNameError extends CoordinatorError {
   constructor(
     readonly kind: 'tool' | 'prompt' | 'resource' | 'server' | 'group',
     readonly unknownName: string,
+    /** A close existing name, for "did you mean". */
+    readonly meant?: string,
   ) {
-    super(`Unknown ${kind}: ${unknownName}`);
+    super(`Unknown ${kind}: ${unknownName}${meant === undefined ? '' : ` (did you mean "${meant}"?)`}`);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Hardening (issue 9) through the built CLI: input limits on the coordinator's own stdin, config
- * refusals of `check`, `health` with a server stuck starting, `events --follow` across a lost link,
+ * refusals of `check`, `health`, `tools` and calls with a server stuck starting, `events --follow`
+ * across a lost link,
  * no orphans after a SIGKILL.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import {
   MAIN,
   rawCoordinator,
   startCoordinator,
+  startV2,
   tempDir,
   waitFor,
   writeConfig,
@@ -155,6 +157,75 @@ describe('health', () => {
     const report = JSON.parse(run.stdout) as { overall: string; servers: Record<string, { status: string }> };
     assert.equal(report.servers['gone']?.status, 'down');
     assert.equal(report.overall, 'degraded');
+  });
+});
+
+describe('a server stuck in initialize', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+  /** The stuck server's start-up budget: every answer below must come well before it. */
+  const STUCK_CONNECT_MS = 20_000;
+  const stuckConfig = () =>
+    writeConfig(
+      dir.path,
+      {
+        servers: {
+          // Reads nothing for 10 minutes: initialize never gets an answer.
+          stuck: {
+            ...fixtureServer('stuck', '--start-delay', '600000'),
+            protocol: 'legacy',
+            connectTimeoutMs: STUCK_CONNECT_MS,
+          },
+          ok: fixtureServer('ok'),
+        },
+      },
+      'stuck-routing.yml',
+    );
+
+  test('does not hold calls to the other servers; an unknown prefix is answered at once, naming it', async () => {
+    const started = Date.now();
+    const c = await startV2(stuckConfig());
+    try {
+      const result = (await c.client.callTool({ name: 'ok__echo', arguments: { text: 'hi' } })) as {
+        content: Array<{ text: string }>;
+      };
+      const callMs = Date.now() - started;
+      assert.equal(result.content[0]?.text, 'hi');
+      assert.ok(callMs < STUCK_CONNECT_MS / 2, `the call took ${callMs} ms`);
+
+      const unknown = async (name: string) => {
+        const at = Date.now();
+        const error = await c.client.callTool({ name, arguments: {} }).then(
+          (r) => assert.fail(`${name} answered ${JSON.stringify(r)}`),
+          (e: Error) => e,
+        );
+        return { message: error.message, ms: Date.now() - at };
+      };
+      const nobody = await unknown('nope__echo');
+      assert.match(nobody.message, /Unknown tool: nope__echo/);
+      assert.ok(nobody.ms < 5_000, `the unknown name took ${nobody.ms} ms`);
+      const typo = await unknown('ok__ecko');
+      assert.match(typo.message, /Unknown tool: ok__ecko \(did you mean "ok__echo"\?\)/);
+      assert.ok(typo.ms < 5_000, `the typo took ${typo.ms} ms`);
+      assert.ok(Date.now() - started < STUCK_CONNECT_MS, 'all of it while stuck was still connecting');
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('tools answers in bounded time, lists the others, names the stuck server, exit 1', () => {
+    const started = Date.now();
+    const run = spawnSync(process.execPath, [MAIN, 'tools', '--json', '--config', stuckConfig()], {
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    const tookMs = Date.now() - started;
+    assert.equal(run.signal, null, `tools did not answer within 50 s: ${run.stderr}`);
+    assert.equal(run.status, 1, run.stderr);
+    const names = (JSON.parse(run.stdout) as Array<{ name: string }>).map((t) => t.name);
+    assert.ok(names.includes('ok__echo'), names.join());
+    assert.match(run.stderr, /stuck is still starting/);
+    assert.ok(tookMs < STUCK_CONNECT_MS, `took ${tookMs} ms`);
   });
 });
 

@@ -14,7 +14,7 @@ export function registerCompletionHandler(up: UpstreamContext): void {
       let serverId: string;
       let mappedRef: typeof ref;
       if (ref.type === 'ref/prompt') {
-        const route = await up.state.find((c) => c.resolvePrompt(ref.name));
+        const route = await up.state.find((c) => c.resolvePrompt(ref.name), ref.name);
         if (!route) throw new UnknownNameError('prompt', ref.name);
         serverId = route.members[0]!;
         mappedRef = { ...ref, name: route.originalName };

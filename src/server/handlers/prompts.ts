@@ -24,7 +24,7 @@ export function registerPromptHandlers(up: UpstreamContext): void {
 
   server.setRequestHandler('prompts/get', async (request, ctx) => {
     try {
-      const route = await up.state.find((c) => c.resolvePrompt(request.params.name));
+      const route = await up.state.find((c) => c.resolvePrompt(request.params.name), request.params.name);
       if (!route) throw new UnknownNameError('prompt', request.params.name);
       const params = (extra: Record<string, unknown> = {}) =>
         downstreamParams({ ...request.params, name: route.originalName, ...extra });

@@ -1,0 +1,164 @@
+/**
+ * The soak (issue 9): `npm run soak [-- --calls N] [--clients N] [--crash-every MS]`. Not part of
+ * `npm test`: run by hand, bounded in time.
+ *
+ * N clients (half legacy v1 SDK, half modern v2 SDK), each an IDE window with its own built
+ * coordinator over stdio (there is no HTTP face yet for one coordinator to serve them all), all
+ * sharing a real redis-server on a free loopback port, restarted (SIGKILL, AOF on) twice during
+ * the run. Every coordinator runs the same three fixture servers: a steady legacy one, a steady
+ * modern one and one that exits by itself every `--crash-every` ms. Prints one table; exits 1
+ * when a call fails for another reason than the crashing server or a Redis restart, a lock is
+ * granted twice, RSS grows without bound, or a downstream is missing at the end or outlives it.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { startRedis } from '../test/helpers/redis-server.js';
+import { FIXTURE, MODERN_FIXTURE } from './fixture.js';
+import { isAlive } from './coordinator-process.js';
+import { removeTempDirs, sleep, tempDir } from './procs.js';
+import { startClient, type SoakClient } from './soak/clients.js';
+import { downstreamsOf, watchProcesses } from './soak/processes.js';
+import { runCalls } from './soak/run-calls.js';
+import { printSummary, verdict } from './soak/summary.js';
+import { Tally } from './soak/tally.js';
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '50000' },
+    clients: { type: 'string', default: '8' },
+    'crash-every': { type: 'string', default: '11000' },
+  },
+});
+const total = Number(values.calls);
+const clientCount = Number(values.clients);
+const crashEveryMs = Number(values['crash-every']);
+const SERVERS_PER_COORDINATOR = 3;
+const WORKERS_PER_CLIENT = 4;
+const WARM_UP_CALLS = 50;
+
+async function main(): Promise<number> {
+  const redis = await startRedis({ aof: true });
+  const dir = tempDir('soak');
+  const config = join(dir, 'servers.yml');
+  writeFileSync(
+    config,
+    stringify({
+      servers: {
+        steady: { command: process.execPath, args: [FIXTURE, '--name', 'steady'] },
+        modern: { command: process.execPath, args: [MODERN_FIXTURE, '--name', 'modern'] },
+        crashy: {
+          command: process.execPath,
+          args: [FIXTURE, '--name', 'crashy', '--exit-after', String(crashEveryMs)],
+        },
+      },
+      coordination: { redis: redis.url, prefix: 'soak:', workspaceRoot: dir },
+      cacheDir: '',
+    }),
+  );
+  const clients: SoakClient[] = [];
+  const seenChildren = new Set<number>();
+  const tally = new Tally();
+  try {
+    clients.push(
+      ...(await Promise.all(
+        Array.from({ length: clientCount }, (_, i) =>
+          startClient(i % 2 === 0 ? 'legacy' : 'modern', config, dir),
+        ),
+      )),
+    );
+    await warmUp(clients);
+    const watch = watchProcesses(
+      clients.map((c) => c.pid),
+      500,
+      seenChildren,
+    );
+    watch.markStart();
+    const restarts = [Math.floor(total / 3), Math.floor((2 * total) / 3)];
+    const restarting: Promise<void>[] = [];
+    const started = performance.now();
+    await runCalls(clients, tally, {
+      total,
+      workers: WORKERS_PER_CLIENT,
+      progress: (done) => {
+        if (done === restarts[0]) {
+          restarts.shift();
+          restarting.push(restartRedis(redis, tally));
+        }
+      },
+    });
+    const elapsedMs = performance.now() - started;
+    await Promise.all(restarting);
+    const childrenAtEnd = await settledChildren(clients);
+    const rss = watch.stop();
+    await Promise.allSettled(clients.map((c) => c.close()));
+    const orphans = await leftAlive([...clients.map((c) => c.pid), ...seenChildren], 5_000);
+    const summary = {
+      total,
+      clients: clients.map((c) => c.era),
+      elapsedMs,
+      tally,
+      rss,
+      childrenAtEnd,
+      expectedChildren: clientCount * SERVERS_PER_COORDINATOR,
+      childrenSeen: seenChildren.size,
+      orphans,
+      redisRestarts: 2 - restarts.length,
+    };
+    printSummary(summary);
+    return verdict(summary).length === 0 ? 0 : 1;
+  } finally {
+    await Promise.allSettled(clients.map((c) => c.close()));
+    for (const pid of seenChildren) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await redis.stop();
+    removeTempDirs();
+  }
+}
+
+/** Every client answers an echo on both steady servers before the clock starts. */
+async function warmUp(clients: readonly SoakClient[]): Promise<void> {
+  await Promise.all(
+    clients.map(async (c) => {
+      try {
+        for (let i = 0; i < WARM_UP_CALLS; i++) {
+          await c.call('steady__echo', { text: 'warm' });
+          await c.call('modern__echo', { text: 'warm' });
+        }
+      } catch (error) {
+        throw new Error(`warm-up of a ${c.era} client: ${(error as Error).message}\n${c.stderr()}`);
+      }
+    }),
+  );
+}
+
+async function restartRedis(redis: Awaited<ReturnType<typeof startRedis>>, tally: Tally): Promise<void> {
+  tally.redisDown();
+  await redis.kill();
+  await sleep(1_000);
+  await redis.restart();
+  tally.redisUp();
+}
+
+/** Downstreams alive per coordinator, after waiting (bounded) for a crashed one to be back. */
+async function settledChildren(clients: readonly SoakClient[]): Promise<number> {
+  const count = () => clients.reduce((n, c) => n + downstreamsOf(c.pid).length, 0);
+  const deadline = Date.now() + 15_000;
+  while (count() < clients.length * SERVERS_PER_COORDINATOR && Date.now() < deadline) await sleep(100);
+  return count();
+}
+
+/** The pids still alive `graceMs` after the coordinators were told to exit. */
+async function leftAlive(pids: readonly number[], graceMs: number): Promise<number[]> {
+  const deadline = Date.now() + graceMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await sleep(50);
+  return pids.filter(isAlive);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`soak: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
