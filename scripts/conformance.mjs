@@ -9,7 +9,8 @@
 // revision requires, at that revision's wire (2025-11-25: stateful initialize handshake; 2026-07-28:
 // stateless, per-request _meta), plus the suite's not-scored scenarios for visibility. Prints one
 // table, writes every check to results/conformance/results.json, stops the coordinator, and exits 1
-// if any scenario failed (scored or not), 0 otherwise.
+// if any scenario failed (scored or not) that test/conformance/known-failures.yml does not list with
+// its reason, or if a listed one passed (a stale entry); 0 otherwise.
 //
 // Flags: --revision R (repeatable; default both)  --scenario NAME (repeatable; only these)
 //        --out DIR (default results/conformance)  --verbose (the suite's own output on stderr)
@@ -24,6 +25,7 @@ const SUITE_DIR = path.join(ROOT, 'node_modules/@modelcontextprotocol/conformanc
 const SUITE_BIN = path.join(SUITE_DIR, 'dist/index.js');
 const NODE20_SHIM = path.join(ROOT, 'scripts/conformance/node20.mjs');
 const CONFIG = path.join(ROOT, 'test/conformance/servers.yml');
+const KNOWN_FAILURES = path.join(ROOT, 'test/conformance/known-failures.yml');
 const REVISIONS = ['2025-11-25', '2026-07-28'];
 const START_TIMEOUT_MS = 20_000;
 
@@ -131,6 +133,30 @@ function requirementSet(revision) {
   };
 }
 
+/** revision → entries (`scenario` or `scenario:check-id`) → reason. */
+function knownFailures() {
+  const doc = parse(readFileSync(KNOWN_FAILURES, 'utf8')) ?? {};
+  return new Map(
+    Object.entries(doc).map(([revision, entries]) => [revision, new Map(Object.entries(entries ?? {}))]),
+  );
+}
+
+/**
+ * pass | FAIL | known (every failing check is listed, or the whole scenario) | stale (listed, but
+ * passed) | skipped (the suite skipped every check itself) | not run.
+ */
+function judge(row, known) {
+  const listed = known.get(row.revision) ?? new Map();
+  const whole = listed.has(row.scenario);
+  const checks = [...listed.keys()]
+    .filter((k) => k.startsWith(`${row.scenario}:`))
+    .map((k) => k.slice(row.scenario.length + 1));
+  if (row.status === 'not run' || row.status === 'skipped') return row.status;
+  if (row.status === 'pass') return whole || checks.length > 0 ? 'stale' : 'pass';
+  if (whole) return 'known';
+  return checks.length > 0 && row.failures.every((f) => checks.includes(f.id)) ? 'known' : 'FAIL';
+}
+
 async function runRevision(url, revision, opts) {
   const dir = path.join(opts.dir, revision);
   rmSync(dir, { recursive: true, force: true });
@@ -160,7 +186,14 @@ async function runRevision(url, revision, opts) {
       scenario,
       scored: !notScored.has(scenario),
       reason: notScored.get(scenario),
-      status: list === undefined ? 'not run' : failures.length > 0 ? 'FAIL' : 'pass',
+      status:
+        list === undefined
+          ? 'not run'
+          : failures.length > 0
+            ? 'FAIL'
+            : list.every((c) => c.status === 'SKIPPED')
+              ? 'skipped'
+              : 'pass',
       passed: (list ?? []).filter((c) => c.status === 'SUCCESS').length,
       failed: failures.length,
       warnings: (list ?? []).filter((c) => c.status === 'WARNING').length,
@@ -178,7 +211,8 @@ function printTable(rows, revisions) {
     const cells = revisions.map((revision) => {
       const row = rows.find((r) => r.scenario === name && r.revision === revision);
       if (!row) return '—'.padEnd(12);
-      const mark = row.status === 'pass' ? 'pass' : row.status === 'FAIL' ? `FAIL(${row.failed})` : 'NOT RUN';
+      const mark =
+        row.verdict === 'FAIL' || row.verdict === 'known' ? `${row.verdict}(${row.failed})` : row.verdict;
       return `${mark}${row.scored ? '' : '*'}`.padEnd(12);
     });
     console.log(`${name.padEnd(width)}  ${cells.join('')}`);
@@ -189,10 +223,17 @@ function printTable(rows, revisions) {
   for (const revision of revisions) {
     const mine = rows.filter((r) => r.revision === revision);
     const ok = mine.filter((r) => r.status === 'pass').length;
-    console.log(`${revision}: ${ok}/${mine.length} scenarios passed`);
+    const scored = mine.filter((r) => r.scored);
+    const scoredOk = scored.filter((r) => r.status === 'pass').length;
+    const known = mine.filter((r) => r.verdict === 'known').length;
+    console.log(
+      `${revision}: ${ok}/${mine.length} scenarios passed (scored: ${scoredOk}/${scored.length}; known failures: ${known})`,
+    );
   }
-  for (const row of rows.filter((r) => r.status !== 'pass')) {
-    console.log(`\n✗ ${row.revision} ${row.scenario}: ${row.status}`);
+  for (const row of rows.filter((r) => !['pass', 'known', 'skipped'].includes(r.verdict))) {
+    console.log(`\n✗ ${row.revision} ${row.scenario}: ${row.verdict}`);
+    if (row.verdict === 'stale')
+      console.log('    passes now: remove its entry from test/conformance/known-failures.yml');
     for (const f of row.failures) console.log(`    ${f.id}: ${String(f.error).slice(0, 400)}`);
   }
 }
@@ -209,6 +250,8 @@ async function main() {
   } finally {
     await coordinator.stop();
   }
+  const known = knownFailures();
+  for (const row of rows) row.verdict = judge(row, known);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   mkdirSync(opts.dir, { recursive: true });
   const file = path.join(opts.dir, 'results.json');
@@ -217,11 +260,12 @@ async function main() {
     JSON.stringify({ url: coordinator.url, seconds: Number(seconds), results: rows }, null, 2),
   );
   printTable(rows, opts.revisions);
-  const failed = rows.filter((r) => r.status !== 'pass');
+  const count = (verdict) => rows.filter((r) => r.verdict === verdict).length;
+  const failed = rows.length - count('pass') - count('known') - count('skipped');
   console.log(
-    `\n${rows.length - failed.length} passed, ${failed.length} failed (${seconds} s; checks in ${path.relative(ROOT, file)})`,
+    `\nconformance: ${count('pass')} passed, ${failed} failed, ${count('known')} known, ${count('skipped')} skipped by the suite (${seconds} s; checks in ${path.relative(ROOT, file)})`,
   );
-  return failed.length === 0 ? 0 : 1;
+  return failed === 0 ? 0 : 1;
 }
 
 main().then(
