@@ -20,6 +20,7 @@ import {
 import type { App } from '../app.js';
 import type { UpstreamSession } from '../server/session.js';
 import type { Logger } from '../shared/logger.js';
+import { refuseParamHeaderMismatch } from './param-headers.js';
 
 /** Who sends a request, as the face's guards established it. */
 export interface HttpCaller {
@@ -107,6 +108,9 @@ export class McpEndpoint {
     if (request.method === 'POST' && methodsOf(parsed).includes('subscriptions/listen')) {
       return this.listen(request, parsed as JSONRPCMessage, caller, authInfo);
     }
+    // SEP-2243: the SDK checks Mcp-Param-* headers only for its own McpServer's tools.
+    const refused = refuseParamHeaderMismatch(this.options.app.state.current, parsed, request.headers);
+    if (refused) return refused;
     // A body that is not JSON goes to the SDK as it is: it owns the parse-error answer.
     return this.modern.fetch(request, { authInfo, ...(parsed !== undefined && { parsedBody: parsed }) });
   }

@@ -3,6 +3,8 @@
  * downstream call is made, so timeouts, progress relay, cancellation and error mapping live here.
  */
 import {
+  CLIENT_CAPABILITIES_META_KEY,
+  type ClientCapabilities,
   LOG_LEVEL_META_KEY,
   type Result,
   SdkError,
@@ -40,6 +42,12 @@ export interface ForwardContext {
   allowInputRequired?: boolean;
   /** The log level the caller asked for, put on the envelope of a request to a modern downstream. */
   logLevel?: string;
+  /**
+   * What the calling client can answer, put on the envelope of a request to a modern downstream
+   * in place of the coordinator's own: a downstream then asks (input_required) only for what the
+   * client declared, and refuses (-32021) what it needs but the client cannot do.
+   */
+  clientCapabilities?: ClientCapabilities;
 }
 
 export interface OutgoingRequest {
@@ -69,7 +77,7 @@ export async function forward(
   let relayed: Set<Promise<void>> | undefined;
   try {
     const modern = client.getProtocolEra() === 'modern';
-    const outgoing = modern && context.logLevel ? withLogLevel(request, context.logLevel) : request;
+    const outgoing = modern ? withCallerEnvelope(request, context) : request;
     const result = await client.request(outgoing as never, AlreadyValidated, {
       signal: context.signal,
       timeout,
@@ -99,10 +107,14 @@ export async function forward(
   }
 }
 
-function withLogLevel(request: OutgoingRequest, level: string): OutgoingRequest {
+/** The caller's log level and capabilities on the envelope (the client's own keys yield to these). */
+function withCallerEnvelope(request: OutgoingRequest, context: ForwardContext): OutgoingRequest {
+  const { logLevel, clientCapabilities } = context;
+  if (logLevel === undefined && clientCapabilities === undefined) return request;
   const meta = {
     ...(request.params?._meta as Record<string, unknown> | undefined),
-    [LOG_LEVEL_META_KEY]: level,
+    ...(logLevel !== undefined && { [LOG_LEVEL_META_KEY]: logLevel }),
+    ...(clientCapabilities !== undefined && { [CLIENT_CAPABILITIES_META_KEY]: clientCapabilities }),
   };
   return { ...request, params: { ...request.params, _meta: meta } };
 }

@@ -73,5 +73,9 @@ export function forwardContext(
     // A modern downstream hears a log level only on a request: the request's own (modern client),
     // or what a legacy client set with logging/setLevel.
     logLevel: upstream.session.era === 'modern' ? envelopeOf(ctx).logLevel : upstream.session.logLevel,
+    // What the downstream may ask of the client: this request's declaration (modern), or what a
+    // legacy client declared at initialize.
+    clientCapabilities:
+      upstream.session.era === 'modern' ? envelopeOf(ctx).capabilities : upstream.session.capabilities(),
   };
 }
