@@ -35,6 +35,8 @@ export interface ParsedArgs {
     since?: string;
     force?: boolean;
     url?: string;
+    token?: string;
+    header?: string[];
     help?: boolean;
     version?: boolean;
   };
@@ -52,9 +54,11 @@ const OPTIONS = {
   since: { type: 'string' },
   force: { type: 'boolean' },
   url: { type: 'string' },
+  token: { type: 'string' },
+  header: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
-} as const satisfies Record<OptionName, { type: 'string' | 'boolean'; short?: string }>;
+} as const satisfies Record<OptionName, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 /** Options every command takes. */
 const GLOBAL: ReadonlySet<string> = new Set(['help', 'version']);

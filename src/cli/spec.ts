@@ -16,6 +16,8 @@ export const OPTION_NAMES = [
   'since',
   'force',
   'url',
+  'token',
+  'header',
   'help',
   'version',
 ] as const;
@@ -40,6 +42,21 @@ export const COMMAND_SPECS = {
     options: ['config'],
     positionals: [0, 0],
     details: ['stdout carries only MCP messages; logs go to stderr.'],
+  },
+  connect: {
+    usage: 'connect URL [--token T] [--header K:V ...]',
+    summary: 'stdio <-> HTTP bridge to a running coordinator (or any Streamable HTTP MCP server)',
+    options: ['token', 'header'],
+    positionals: [1, 1],
+    details: [
+      'An IDE entry that uses a running coordinator instead of spawning its own servers:',
+      '  mcp-coordinator connect http://127.0.0.1:8766/mcp --token "$KEY"',
+      '--token T       sent as Authorization: Bearer T (else $MCP_COORDINATOR_TOKEN)',
+      '--header K:V    an extra HTTP header; repeatable',
+      'Keys go in headers, never in the URL: a URL with user:password@ or ?key=/token= is refused.',
+      'Clients of both protocol eras are bridged; when the coordinator restarts the bridge',
+      'reconnects (re-opening a legacy session) and says so on stderr. stdout carries only MCP.',
+    ],
   },
   tools: {
     usage: 'tools [SERVER] [--json]',
