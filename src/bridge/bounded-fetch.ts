@@ -60,3 +60,35 @@ function messageLimit(
     },
   });
 }
+
+/**
+ * `fetch` that reports when the body of a successful GET (the legacy session's standalone SSE
+ * stream: the only GET the transport makes) ends or breaks.
+ */
+export function watchedGetFetch(base: FetchLike, onEnd: () => void): FetchLike {
+  return async (url, init) => {
+    const response = await base(url, init);
+    if (init?.method !== 'GET' || !response.ok || !response.body) return response;
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { value, done } = await reader.read();
+          if (done) {
+            controller.close();
+            onEnd();
+          } else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+          onEnd();
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}

@@ -12,8 +12,8 @@ export type Failure =
   | { kind: 'session-gone'; message: string }
   /** HTTP 401 or 403: the server's own message. */
   | { kind: 'auth'; status: number; message: string }
-  /** Any other HTTP error answer. */
-  | { kind: 'http'; status: number; message: string }
+  /** Any other error answer (an HTTP status, or a JSON-RPC error to the bridge's own request). */
+  | { kind: 'http'; status?: number; message: string }
   /** The request may have reached the server before the connection failed. */
   | { kind: 'lost'; message: string };
 

@@ -30,7 +30,7 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client';
 import { MAX_REQUEST_BYTES } from '../shared/json-lines.js';
-import { boundedFetch } from './bounded-fetch.js';
+import { boundedFetch, watchedGetFetch } from './bounded-fetch.js';
 import { classify, type Failure } from './failures.js';
 
 type Era = 'legacy' | 'modern';
@@ -44,6 +44,8 @@ export const BRIDGE_DEFAULTS = {
   /** Backoff between attempts to reach an unreachable endpoint. */
   retryMinMs: 100,
   retryMaxMs: 2_000,
+  /** Longest pause between attempts to restore an idle legacy session's event stream. */
+  healMaxMs: 5_000,
   /** How long one request keeps trying before it is answered with an error. */
   retryForMs: 120_000,
   /** A request that may have run is sent again only if harmless, and at most this often. */
@@ -87,7 +89,8 @@ const SAFE_TO_RESEND: ReadonlySet<string> = new Set([
 
 /** The first 2026-era revision; revisions are dates, so they compare as strings. */
 const FIRST_MODERN_VERSION = '2026-07-28';
-const REOPEN_ID_PREFIX = 'mcp-coordinator-connect-reopen-';
+/** Ids of the bridge's own requests (a replayed initialize, a ping), whose answers it keeps. */
+const INTERNAL_ID_PREFIX = 'mcp-coordinator-connect-';
 /** JSON-RPC server-error code for what went wrong between the bridge and the endpoint. */
 const BRIDGE_ERROR = -32000;
 
@@ -124,7 +127,9 @@ export class HttpBridge {
   private generation = 0;
   private sessionLost = false;
   private reopening?: Promise<void>;
-  private reopens = 0;
+  private healing?: Promise<void>;
+  private internalIds = 0;
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: BridgeOptions) {
     this.limits = { ...BRIDGE_DEFAULTS, ...options.limits };
@@ -133,9 +138,24 @@ export class HttpBridge {
       (error) => options.say(`connect: ${error.message}`),
       options.fetch,
     );
-    const make = () =>
-      new StreamableHTTPClientTransport(options.url, { requestInit: { headers: options.headers }, fetch });
-    this.transports = { legacy: make(), modern: make() };
+    const requestInit = { headers: options.headers };
+    this.transports = {
+      // The legacy session's standalone event stream is watched and restored by the bridge (heal),
+      // which knows how to re-open the session; the transport's own reconnection is off here, as
+      // it would only retry the old session id. (So a legacy request's stream is not resumed
+      // either: a request lost with it is resent if harmless, else answered with an error.)
+      legacy: new StreamableHTTPClientTransport(options.url, {
+        requestInit,
+        fetch: watchedGetFetch(fetch, () => this.onStandaloneEnd()),
+        reconnectionOptions: {
+          maxRetries: 0,
+          initialReconnectionDelay: 1_000,
+          maxReconnectionDelay: 30_000,
+          reconnectionDelayGrowFactor: 1.5,
+        },
+      }),
+      modern: new StreamableHTTPClientTransport(options.url, { requestInit, fetch }),
+    };
   }
 
   async start(): Promise<void> {
@@ -154,6 +174,7 @@ export class HttpBridge {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     for (const p of this.pending.values()) p.cancel.abort();
     this.pending.clear();
     const legacy = this.transports.legacy;
@@ -331,12 +352,11 @@ export class HttpBridge {
       });
     }
     const legacy = this.transports.legacy;
-    const id = `${REOPEN_ID_PREFIX}${++this.reopens}`;
-    const answer = this.awaitInternal(id);
+    let response: Answer;
     try {
-      await legacy.send({ ...init, id });
+      response = await this.internalRequest(init);
     } catch (error) {
-      answer.cancel();
+      if (error instanceof BridgeFailure) throw error;
       const failure = classify(error, false);
       if (failure.kind === 'unreachable') {
         this.setUnreachable();
@@ -344,14 +364,9 @@ export class HttpBridge {
       }
       throw new BridgeFailure({ ...failure, message: `re-opening the session: ${failure.message}` });
     }
-    const response = await answer.promise;
     if ('error' in response) {
       const error = response.error as { message?: string };
-      throw new BridgeFailure({
-        kind: 'http',
-        status: 200,
-        message: `re-opening the session: ${error.message}`,
-      });
+      throw new BridgeFailure({ kind: 'http', message: `re-opening the session: ${error.message}` });
     }
     const version = (response.result as { protocolVersion?: unknown }).protocolVersion;
     if (typeof version === 'string') legacy.setProtocolVersion(version);
@@ -360,6 +375,81 @@ export class HttpBridge {
     this.sessionLost = false;
     this.status = 'connected';
     this.options.say(`connect: reconnected to ${this.url}`);
+  }
+
+  /**
+   * The legacy session's standalone event stream ended (the server went away, or closed it):
+   * find out which and get a stream again, re-opening the session if the server lost it, even
+   * while the client sends nothing (it may be waiting for notifications).
+   */
+  private onStandaloneEnd(): void {
+    if (this.closed) return;
+    this.options.debug?.("the legacy session's event stream ended");
+    this.healing ??= this.heal().finally(() => (this.healing = undefined));
+  }
+
+  private async heal(): Promise<void> {
+    const generation = this.generation;
+    try {
+      await pRetry(
+        async () => {
+          if (this.closed) return;
+          await this.legacySession();
+          // Re-opened meanwhile: its notifications/initialized opened a new stream.
+          if (this.generation !== generation) return;
+          try {
+            await this.internalRequest({ jsonrpc: '2.0', id: 0, method: 'ping' });
+          } catch (error) {
+            const failure = error instanceof BridgeFailure ? error.failure : classify(error, true);
+            if (failure.kind === 'unreachable') {
+              this.setUnreachable();
+              throw new Retry(failure.message);
+            }
+            if (failure.kind === 'session-gone') {
+              this.sessionGone(generation);
+              throw new Retry(failure.message);
+            }
+            // A ping may run twice; a connection caught closing, or a proxy's 5xx while the
+            // server restarts, is worth another try.
+            if (failure.kind === 'lost' || (failure.kind === 'http' && (failure.status ?? 0) >= 500)) {
+              throw new Retry(failure.message);
+            }
+            throw new BridgeFailure(failure);
+          }
+          this.setConnected();
+          // The server still knows the session; only the stream was lost. The transport opens
+          // it again when a notifications/initialized is accepted.
+          await this.post(this.transports.legacy, { jsonrpc: '2.0', method: 'notifications/initialized' });
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          factor: 2,
+          minTimeout: this.limits.retryMinMs,
+          maxTimeout: this.limits.healMaxMs,
+          randomize: true,
+          signal: this.closing.signal,
+          unref: true,
+          shouldRetry: ({ error }) => error instanceof Retry,
+        },
+      );
+    } catch (error) {
+      if (this.closed) return;
+      const why = error instanceof Error ? error.message : String(error);
+      this.options.say(`connect: could not restore the session's event stream from ${this.url}: ${why}`);
+    }
+  }
+
+  /** A request of the bridge's own on the legacy session (its id replaced); the answer is kept. */
+  private async internalRequest(request: JSONRPCRequest): Promise<Answer> {
+    const id = `${INTERNAL_ID_PREFIX}${++this.internalIds}`;
+    const answer = this.awaitInternal(id);
+    try {
+      await this.transports.legacy.send({ ...request, id });
+    } catch (error) {
+      answer.cancel();
+      throw error;
+    }
+    return answer.promise;
   }
 
   /** The answer to a request the bridge itself sent: never shown to the client. */
@@ -432,6 +522,7 @@ export class HttpBridge {
           ? { kind: 'unreachable', message: error.message }
           : { kind: 'lost', message: error instanceof Error ? error.message : String(error) };
     const { method } = p.request;
+    const status = 'status' in failure ? failure.status : undefined;
     let message: string;
     switch (failure.kind) {
       case 'auth':
@@ -445,13 +536,9 @@ export class HttpBridge {
         message = `${method} may or may not have run: ${failure.message}`;
         break;
       default:
-        message = `${this.url} answered ${method} with ${'status' in failure ? `HTTP ${failure.status}: ` : ''}${failure.message}`;
+        message = `${method} failed at ${this.url}: ${status !== undefined ? `HTTP ${status}: ` : ''}${failure.message}`;
     }
-    const data = {
-      url: this.url,
-      reason: failure.kind,
-      ...('status' in failure && { status: failure.status }),
-    };
+    const data = { url: this.url, reason: failure.kind, ...(status !== undefined && { status }) };
     this.reply(p.request.id, BRIDGE_ERROR, `connect: ${message}`, data);
   }
 
