@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Client as V2Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport as V2StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -109,7 +110,8 @@ async function runConnect(args: string[], env: Record<string, string> = {}) {
   return { code, stdout, stderr };
 }
 
-describe('connect: stdio to Streamable HTTP', () => {
+// Independent tests, each with its own server on a free port: run side by side.
+describe('connect: stdio to Streamable HTTP', { concurrency: true }, () => {
   test('a legacy client calls a tool through connect (a session on the server)', async () => {
     const server = await startServer();
     const c = await legacyClient(server.url);
@@ -122,6 +124,13 @@ describe('connect: stdio to Streamable HTTP', () => {
         'hello (legacy)',
       );
       assert.match(server.stderr(), /session opened /);
+      // A notification from the session's server, outside any request (its standalone GET stream).
+      let changes = 0;
+      c.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => void changes++);
+      // The session's standalone stream opens just after the handshake; notifications need it.
+      await waitFor(() => server.stderr().includes('event stream '), WAIT_MS, 'the session event stream');
+      assert.equal(textOf(await c.client.callTool({ name: 'changed', arguments: {} })), 'changed');
+      await waitFor(() => changes === 1, WAIT_MS, 'list_changed on the legacy client');
     } finally {
       await c.close();
       await server.stop();
@@ -142,6 +151,28 @@ describe('connect: stdio to Streamable HTTP', () => {
       );
       // Modern requests open no legacy session.
       assert.doesNotMatch(server.stderr(), /session opened/);
+    } finally {
+      await c.close();
+      await server.stop();
+    }
+  });
+
+  test('a modern client listens (subscriptions/listen stays open through connect), closes it, and learns when it drops', async () => {
+    const server = await startServer();
+    const c = await modernClient(server.url);
+    try {
+      let changes = 0;
+      c.client.setNotificationHandler('notifications/tools/list_changed', async () => void changes++);
+      const first = await c.client.listen({ toolsListChanged: true });
+      assert.deepEqual(first.honoredFilter, { toolsListChanged: true });
+      assert.equal(textOf(await c.client.callTool({ name: 'changed', arguments: {} })), 'changed');
+      await waitFor(() => changes === 1, WAIT_MS, 'list_changed on the listen stream');
+      await first.close();
+      assert.equal(await first.closed, 'local');
+      // A second stream; the server goes away under it: the client is told, not left waiting.
+      const second = await c.client.listen({ toolsListChanged: true });
+      await server.stop();
+      assert.equal(await second.closed, 'remote');
     } finally {
       await c.close();
       await server.stop();
@@ -192,41 +223,6 @@ describe('connect: stdio to Streamable HTTP', () => {
       await client.close();
     } finally {
       await server.stop();
-    }
-  });
-
-  test('the server restarts on the same port: the bridge retries, re-opens the session and the same client goes on', async () => {
-    const first = await startServer();
-    const c = await legacyClient(first.url);
-    let second: Fixture | undefined;
-    try {
-      assert.equal(
-        textOf(await c.client.callTool({ name: 'echo', arguments: { text: 'before' } })),
-        'before (legacy)',
-      );
-      await first.stop();
-      // The call goes out while nothing listens: refused, retried with backoff…
-      const during = c.client.callTool({ name: 'echo', arguments: { text: 'after' } });
-      await waitFor(
-        () => c.stderr().includes(`connect: coordinator at ${first.url} unreachable, retrying…`),
-        WAIT_MS,
-        'the unreachable line',
-      );
-      // …until the server is back, knowing nothing of the old session (404): it is re-opened
-      // with the client's own initialize, and the call goes through.
-      second = await startServer([], first.port);
-      assert.equal(textOf(await during), 'after (legacy)');
-      assert.ok(c.stderr().includes(`connect: reconnected to ${first.url}`), c.stderr());
-      assert.match(second.stderr(), /session opened /);
-      // The same client, on the re-opened session.
-      assert.equal(
-        textOf(await c.client.callTool({ name: 'echo', arguments: { text: 'again' } })),
-        'again (legacy)',
-      );
-      assert.equal((second.stderr().match(/session opened /g) ?? []).length, 1);
-    } finally {
-      await c.close();
-      await second?.stop();
     }
   });
 
@@ -316,5 +312,78 @@ describe('connect: stdio to Streamable HTTP', () => {
         assert.equal(stdout, '');
       }),
     );
+  });
+});
+
+// These free a port and bind it again: nothing else may start a server meanwhile.
+describe('connect: the server restarts on the same port', () => {
+  test('the server restarts on the same port: the bridge retries, re-opens the session and the same client goes on', async () => {
+    const first = await startServer();
+    const c = await legacyClient(first.url);
+    let second: Fixture | undefined;
+    try {
+      assert.equal(
+        textOf(await c.client.callTool({ name: 'echo', arguments: { text: 'before' } })),
+        'before (legacy)',
+      );
+      await first.stop();
+      // The call goes out while nothing listens: refused, retried with backoff…
+      const during = c.client.callTool({ name: 'echo', arguments: { text: 'after' } });
+      await waitFor(
+        () => c.stderr().includes(`connect: coordinator at ${first.url} unreachable, retrying…`),
+        WAIT_MS,
+        'the unreachable line',
+      );
+      // …until the server is back, knowing nothing of the old session (404): it is re-opened
+      // with the client's own initialize, and the call goes through.
+      second = await startServer([], first.port);
+      assert.equal(textOf(await during), 'after (legacy)');
+      assert.ok(c.stderr().includes(`connect: reconnected to ${first.url}`), c.stderr());
+      assert.match(second.stderr(), /session opened /);
+      // The same client, on the re-opened session.
+      assert.equal(
+        textOf(await c.client.callTool({ name: 'echo', arguments: { text: 'again' } })),
+        'again (legacy)',
+      );
+      assert.equal((second.stderr().match(/session opened /g) ?? []).length, 1);
+    } finally {
+      await c.close();
+      await second?.stop();
+    }
+  });
+
+  test('an idle legacy client: the bridge notices the event stream drop, re-opens the session by itself, and notifications flow again', async () => {
+    const first = await startServer();
+    const c = await legacyClient(first.url);
+    let second: Fixture | undefined;
+    try {
+      let changes = 0;
+      c.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => void changes++);
+      await waitFor(() => first.stderr().includes('event stream '), WAIT_MS, 'the session event stream');
+      await c.client.callTool({ name: 'changed', arguments: {} });
+      await waitFor(() => changes === 1, WAIT_MS, 'list_changed before the restart');
+      await first.stop();
+      await waitFor(() => c.stderr().includes('unreachable, retrying…'), WAIT_MS, 'the unreachable line');
+      second = await startServer([], first.port);
+      // No request from the client: the bridge itself finds the session gone and opens a new one.
+      await waitFor(
+        () => c.stderr().includes(`connect: reconnected to ${first.url}`),
+        WAIT_MS,
+        'the reconnected line',
+      );
+      await waitFor(
+        () => second!.stderr().includes('event stream '),
+        WAIT_MS,
+        'the new session and its event stream on the new server',
+      );
+      // Its event stream is open again: a change reaches the client without asking.
+      const other = await legacyClient(second.url);
+      await other.client.callTool({ name: 'changed', arguments: {} });
+      await waitFor(() => changes === 2, WAIT_MS, 'list_changed after the restart');
+      await other.close();
+    } finally {
+      await c.close();
+      await second?.stop();
+    }
   });
 });
