@@ -4,6 +4,7 @@
  * client with an error (auth, any other HTTP answer, or a connection lost after the request left).
  */
 import { SdkHttpError } from '@modelcontextprotocol/client';
+import { OversizeResponseError } from './bounded-fetch.js';
 
 export type Failure =
   /** Nothing was sent: connection refused, no such host, connect timeout. Safe to send again. */
@@ -35,10 +36,22 @@ export function classify(error: unknown, hadSession: boolean): Failure {
     if (status === 404 && hadSession) return { kind: 'session-gone', message };
     return { kind: 'http', status, message };
   }
+  const oversize = causes(error).find((e) => e instanceof OversizeResponseError);
+  // The server answered, with too much: the request ran, the answer is lost.
+  if (oversize) return { kind: 'http', message: oversize.message };
   const code = socketCode(error);
   const message = describe(error, code);
   if (code !== undefined && NEVER_SENT.has(code)) return { kind: 'unreachable', message };
   return { kind: 'lost', message };
+}
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && e !== null && !chain.includes(e) && chain.length < 8;) {
+    chain.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return chain;
 }
 
 function httpText(error: SdkHttpError): string | undefined {

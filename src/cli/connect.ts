@@ -42,7 +42,9 @@ export function connectTarget(args: ParsedArgs, env: NodeJS.ProcessEnv): Connect
     const name = colon > 0 ? option.slice(0, colon).trim() : '';
     const value = colon > 0 ? option.slice(colon + 1).trim() : '';
     if (!HEADER_NAME.test(name)) {
-      throw new UsageError(`--header "${redactHeader(option)}" is not NAME:VALUE`, 'connect');
+      // Only the name part is shown: what follows may be a secret.
+      const shown = colon > 0 ? `"${option.slice(0, colon)}:…"` : "(with no ':' in it)";
+      throw new UsageError(`a --header ${shown} is not NAME:VALUE`, 'connect');
     }
     if (/[\r\n\0]/.test(value))
       throw new UsageError(`--header ${name}: the value has a line break`, 'connect');
@@ -94,11 +96,6 @@ function endpointUrl(text: string): URL {
     );
   }
   return url;
-}
-
-function redactHeader(option: string): string {
-  const colon = option.indexOf(':');
-  return colon >= 0 ? `${option.slice(0, colon)}:…` : option;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
