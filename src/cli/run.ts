@@ -50,11 +50,6 @@ async function runChecked(
   env: NodeJS.ProcessEnv,
   io: RunIO,
 ): Promise<number> {
-  if (args.command === 'connect') {
-    // No config and no servers of its own: a bridge to a coordinator that has them.
-    const { runConnect } = await import('./connect.js');
-    return runConnect(args, env);
-  }
   const file = resolveConfigPath(args.values.config, env, io.cwd);
 
   if (args.command === 'init') {

@@ -179,8 +179,12 @@ describe('connect: stdio to Streamable HTTP', { concurrency: true }, () => {
     }
   });
 
+  /** One server that wants `Bearer s3cret`, for the two tests of credentials (stopped at the end). */
+  let guarded: Promise<Fixture> | undefined;
+  const guardedServer = () => (guarded ??= startServer(['--require-bearer', 's3cret']));
+
   test('--token and --header reach the server; $MCP_COORDINATOR_TOKEN stands in for --token', async () => {
-    const server = await startServer(['--require-bearer', 's3cret']);
+    const server = await guardedServer();
     const legacy = await legacyClient(server.url, ['--token', 's3cret', '--header', 'X-Team: blue']);
     const modern = await modernClient(server.url, ['--header', 'X-Team:green'], {
       MCP_COORDINATOR_TOKEN: 's3cret',
@@ -192,22 +196,21 @@ describe('connect: stdio to Streamable HTTP', { concurrency: true }, () => {
       assert.deepEqual(seenModern, { authorization: 'Bearer s3cret', 'x-team': 'green' });
     } finally {
       await Promise.all([legacy.close(), modern.close()]);
-      await server.stop();
     }
   });
 
-  test("a 401 is the server's message on stderr and a JSON-RPC error to the client", async () => {
-    const server = await startServer(['--require-bearer', 's3cret']);
+  test("a 401 is the server's message on stderr and a JSON-RPC error to the client, in both eras", async () => {
+    const server = await guardedServer();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: connectArgs(server.url, ['--token', 'wrong']),
+      env: baseEnv(),
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const client = new Client({ name: 'legacy-ide', version: '1.0.0' });
     try {
-      const transport = new StdioClientTransport({
-        command: process.execPath,
-        args: connectArgs(server.url, ['--token', 'wrong']),
-        env: baseEnv(),
-        stderr: 'pipe',
-      });
-      let stderr = '';
-      transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const client = new Client({ name: 'legacy-ide', version: '1.0.0' });
       await assert.rejects(client.connect(transport), (error: Error & { code?: number; data?: unknown }) => {
         assert.match(error.message, /refused initialize \(HTTP 401\): a valid API key is required/);
         assert.equal(error.code, -32000);
@@ -220,9 +223,39 @@ describe('connect: stdio to Streamable HTTP', { concurrency: true }, () => {
         'the 401 on stderr',
       );
       assert.doesNotMatch(stderr, /wrong/, 'the token is not printed');
-      await client.close();
+      // A modern request (the enveloped server/discover a 2026-07-28 client opens with) meets the
+      // same answer. Written by hand: the v2 SDK's stdio client reports a failed probe only as
+      // "version negotiation failed", from a probe child whose stderr it does not hand over.
+      const raw = spawn(process.execPath, connectArgs(server.url), {
+        env: baseEnv({ MCP_COORDINATOR_TOKEN: 'wrong' }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      running.add(async () => raw.kill('SIGKILL'));
+      let rawOut = '';
+      let rawErr = '';
+      raw.stdout.on('data', (chunk: Buffer) => (rawOut += chunk.toString()));
+      raw.stderr.on('data', (chunk: Buffer) => (rawErr += chunk.toString()));
+      const envelope = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
+      raw.stdin.write(
+        `${JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'server/discover', params: { _meta: envelope } })}\n`,
+      );
+      await waitFor(() => rawOut.includes('\n'), WAIT_MS, 'the answer to server/discover');
+      const answer = JSON.parse(rawOut) as {
+        id: number;
+        error: { code: number; message: string; data: unknown };
+      };
+      assert.equal(answer.id, 7);
+      assert.equal(answer.error.code, -32000);
+      assert.match(
+        answer.error.message,
+        /refused server\/discover \(HTTP 401\): a valid API key is required/,
+      );
+      assert.deepEqual(answer.error.data, { url: server.url, reason: 'auth', status: 401 });
+      await waitFor(() => /refused server\/discover \(HTTP 401\)/.test(rawErr), WAIT_MS, 'the 401 on stderr');
+      raw.stdin.end();
+      assert.deepEqual(await once(raw, 'exit'), [0, null]);
     } finally {
-      await server.stop();
+      await client.close().catch(() => {});
     }
   });
 
