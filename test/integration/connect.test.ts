@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -348,10 +348,16 @@ describe('connect: stdio to Streamable HTTP', { concurrency: true }, () => {
   });
 });
 
-// These free a port and bind it again: nothing else may start a server meanwhile.
-describe('connect: the server restarts on the same port', () => {
+// These free a port and bind it again: nothing may bind a free port (port 0) meanwhile, or it
+// could take that one. So both first servers are started before either test runs.
+describe('connect: the server restarts on the same port', { concurrency: true }, () => {
+  const firsts: Fixture[] = [];
+  before(async () => {
+    firsts.push(...(await Promise.all([startServer(), startServer()])));
+  });
+
   test('the server restarts on the same port: the bridge retries, re-opens the session and the same client goes on', async () => {
-    const first = await startServer();
+    const first = firsts[0]!;
     const c = await legacyClient(first.url);
     let second: Fixture | undefined;
     try {
@@ -386,7 +392,7 @@ describe('connect: the server restarts on the same port', () => {
   });
 
   test('an idle legacy client: the bridge notices the event stream drop, re-opens the session by itself, and notifications flow again', async () => {
-    const first = await startServer();
+    const first = firsts[1]!;
     const c = await legacyClient(first.url);
     let second: Fixture | undefined;
     try {
