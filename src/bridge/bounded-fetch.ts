@@ -62,13 +62,15 @@ function messageLimit(
 }
 
 /**
- * `fetch` that reports when the body of a successful GET (the legacy session's standalone SSE
- * stream: the only GET the transport makes) ends or breaks.
+ * `fetch` that reports when a successful GET (the legacy session's standalone SSE stream: the
+ * only GET the transport makes) opens, and when its body ends or breaks.
  */
-export function watchedGetFetch(base: FetchLike, onEnd: () => void): FetchLike {
+export function watchedGetFetch(base: FetchLike, on: { open(): void; end(): void }): FetchLike {
+  const onEnd = on.end;
   return async (url, init) => {
     const response = await base(url, init);
     if (init?.method !== 'GET' || !response.ok || !response.body) return response;
+    on.open();
     const reader = response.body.getReader();
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {

@@ -14,6 +14,7 @@
  * `notifications/initialized`. A request that may have reached it gets an error saying so,
  * unless it is one that can safely run twice.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import {
   PROTOCOL_VERSION_META_KEY,
@@ -91,6 +92,8 @@ const SAFE_TO_RESEND: ReadonlySet<string> = new Set([
 const FIRST_MODERN_VERSION = '2026-07-28';
 /** Ids of the bridge's own requests (a replayed initialize, a ping), whose answers it keeps. */
 const INTERNAL_ID_PREFIX = 'mcp-coordinator-connect-';
+/** An event stream that ends sooner than this after opening counts as cut short. */
+const SHORT_STREAM_MS = 2_000;
 /** JSON-RPC server-error code for what went wrong between the bridge and the endpoint. */
 const BRIDGE_ERROR = -32000;
 
@@ -128,6 +131,9 @@ export class HttpBridge {
   private sessionLost = false;
   private reopening?: Promise<void>;
   private healing?: Promise<void>;
+  private streamOpenedAt = 0;
+  /** Event streams in a row that ended soon after opening: each waits longer before the next. */
+  private shortStreams = 0;
   private internalIds = 0;
   private readonly closing = new AbortController();
 
@@ -146,7 +152,10 @@ export class HttpBridge {
       // either: a request lost with it is resent if harmless, else answered with an error.)
       legacy: new StreamableHTTPClientTransport(options.url, {
         requestInit,
-        fetch: watchedGetFetch(fetch, () => this.onStandaloneEnd()),
+        fetch: watchedGetFetch(fetch, {
+          open: () => (this.streamOpenedAt = Date.now()),
+          end: () => this.onStandaloneEnd(),
+        }),
         reconnectionOptions: {
           maxRetries: 0,
           initialReconnectionDelay: 1_000,
@@ -385,12 +394,17 @@ export class HttpBridge {
   private onStandaloneEnd(): void {
     if (this.closed) return;
     this.options.debug?.("the legacy session's event stream ended");
-    this.healing ??= this.heal().finally(() => (this.healing = undefined));
+    // A server that ends every stream at once must not get a ping and a new stream in a loop.
+    const short = Date.now() - this.streamOpenedAt < SHORT_STREAM_MS;
+    this.shortStreams = short ? this.shortStreams + 1 : 0;
+    const pause = short ? Math.min(this.limits.healMaxMs, 250 * 2 ** this.shortStreams) : 0;
+    this.healing ??= this.heal(pause).finally(() => (this.healing = undefined));
   }
 
-  private async heal(): Promise<void> {
+  private async heal(pauseMs: number): Promise<void> {
     const generation = this.generation;
     try {
+      if (pauseMs > 0) await delay(pauseMs, undefined, { signal: this.closing.signal, ref: false });
       await pRetry(
         async () => {
           if (this.closed) return;
