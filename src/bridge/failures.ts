@@ -104,3 +104,13 @@ function describe(error: unknown, code: string | undefined): string {
   const text = error instanceof Error ? error.message : String(error);
   return code && !text.includes(code) ? `${text} (${code})` : text;
 }
+
+/** Try again (with backoff): the request has not reached the server, or may run twice. */
+export class Retry extends Error {}
+
+/** A failure to report to the client, as it is. */
+export class BridgeFailure extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+  }
+}

@@ -10,11 +10,9 @@
  *
  * When the endpoint goes away, a request that cannot have reached it (connection refused) is
  * sent again with backoff until it answers; a legacy session the server no longer knows (404) is
- * re-opened by replaying the client's own `initialize` (its answer swallowed) and
- * `notifications/initialized`. A request that may have reached it gets an error saying so,
- * unless it is one that can safely run twice.
+ * re-opened by replaying the client's own `initialize` (legacy-session.ts). A request that may
+ * have reached it gets an error saying so, unless it is one that can safely run twice.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import {
   PROTOCOL_VERSION_META_KEY,
@@ -31,11 +29,12 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client';
 import { MAX_REQUEST_BYTES } from '../shared/json-lines.js';
-import { boundedFetch, watchedGetFetch } from './bounded-fetch.js';
-import { classify, type Failure } from './failures.js';
+import { boundedFetch } from './bounded-fetch.js';
+import { BridgeFailure, Retry, classify, type Failure } from './failures.js';
+import { LegacySession, type Answer } from './legacy-session.js';
+import { Link } from './link.js';
 
 type Era = 'legacy' | 'modern';
-type Answer = Extract<JSONRPCMessage, { id: RequestId }> & ({ result: unknown } | { error: unknown });
 
 export const BRIDGE_DEFAULTS = {
   /** Requests from the client awaiting an answer; past it a request is refused at once. */
@@ -90,10 +89,6 @@ const SAFE_TO_RESEND: ReadonlySet<string> = new Set([
 
 /** The first 2026-era revision; revisions are dates, so they compare as strings. */
 const FIRST_MODERN_VERSION = '2026-07-28';
-/** Ids of the bridge's own requests (a replayed initialize, a ping), whose answers it keeps. */
-const INTERNAL_ID_PREFIX = 'mcp-coordinator-connect-';
-/** An event stream that ends sooner than this after opening counts as cut short. */
-const SHORT_STREAM_MS = 2_000;
 /** JSON-RPC server-error code for what went wrong between the bridge and the endpoint. */
 const BRIDGE_ERROR = -32000;
 
@@ -107,72 +102,45 @@ interface Pending {
   resends: number;
 }
 
-/** Try again: the request has not reached the server. */
-class Retry extends Error {}
-
-class BridgeFailure extends Error {
-  constructor(readonly failure: Failure) {
-    super(failure.message);
-  }
-}
-
 export class HttpBridge {
   private readonly limits: BridgeLimits;
+  private readonly link: Link;
+  private readonly legacy: LegacySession;
   private readonly transports: Record<Era, StreamableHTTPClientTransport>;
   private readonly pending = new Map<RequestId, Pending>();
-  private readonly internal = new Map<RequestId, (answer: Answer) => void>();
-  private status: 'connected' | 'unreachable' = 'connected';
   private closed = false;
-  /** The client's own `initialize`, replayed when the session must be opened again. */
-  private initialize?: JSONRPCRequest;
-  private clientInitialized = false;
-  /** Bumped when the legacy session is found gone: later 404s of older sends are not news. */
-  private generation = 0;
-  private sessionLost = false;
-  private reopening?: Promise<void>;
-  private healing?: Promise<void>;
-  private streamOpenedAt = 0;
-  /** Event streams in a row that ended soon after opening: each waits longer before the next. */
-  private shortStreams = 0;
-  private internalIds = 0;
-  private readonly closing = new AbortController();
 
   constructor(private readonly options: BridgeOptions) {
     this.limits = { ...BRIDGE_DEFAULTS, ...options.limits };
+    this.link = new Link(options.url.href, options.say);
     const fetch = boundedFetch(
       this.limits.maxMessageBytes,
       (error) => options.say(`connect: ${error.message}`),
       options.fetch,
     );
     const requestInit = { headers: options.headers };
+    this.legacy = new LegacySession({
+      url: options.url,
+      requestInit,
+      fetch,
+      link: this.link,
+      limits: this.limits,
+      say: options.say,
+      debug: options.debug,
+      onmessage: (message) => this.onServerMessage(message),
+    });
     this.transports = {
-      // The legacy session's standalone event stream is watched and restored by the bridge (heal),
-      // which knows how to re-open the session; the transport's own reconnection is off here, as
-      // it would only retry the old session id. (So a legacy request's stream is not resumed
-      // either: a request lost with it is resent if harmless, else answered with an error.)
-      legacy: new StreamableHTTPClientTransport(options.url, {
-        requestInit,
-        fetch: watchedGetFetch(fetch, {
-          open: () => (this.streamOpenedAt = Date.now()),
-          end: () => this.onStandaloneEnd(),
-        }),
-        reconnectionOptions: {
-          maxRetries: 0,
-          initialReconnectionDelay: 1_000,
-          maxReconnectionDelay: 30_000,
-          reconnectionDelayGrowFactor: 1.5,
-        },
-      }),
+      legacy: this.legacy.transport,
       modern: new StreamableHTTPClientTransport(options.url, { requestInit, fetch }),
     };
   }
 
   async start(): Promise<void> {
-    for (const [era, transport] of Object.entries(this.transports)) {
-      transport.onmessage = (message) => this.onServerMessage(message);
-      transport.onerror = (error) => this.options.debug?.(`${era} transport: ${error.message}`);
-      await transport.start();
-    }
+    await this.legacy.start();
+    const modern = this.transports.modern;
+    modern.onmessage = (message) => this.onServerMessage(message);
+    modern.onerror = (error) => this.options.debug?.(`modern transport: ${error.message}`);
+    await modern.start();
     const { client } = this.options;
     client.onmessage = (message) => this.onClientMessage(message);
     client.onerror = (error) => this.options.debug?.(`stdio: ${error.message}`);
@@ -183,17 +151,14 @@ export class HttpBridge {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closing.abort();
+    this.link.close();
     for (const p of this.pending.values()) p.cancel.abort();
     this.pending.clear();
-    const legacy = this.transports.legacy;
-    if (legacy.sessionId !== undefined) {
-      await Promise.race([
-        legacy.terminateSession().catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, this.limits.closeTimeoutMs).unref()),
-      ]);
-    }
-    await Promise.allSettled([legacy.close(), this.transports.modern.close(), this.options.client.close()]);
+    await Promise.allSettled([
+      this.legacy.close(),
+      this.transports.modern.close(),
+      this.options.client.close(),
+    ]);
   }
 
   private get url(): string {
@@ -229,7 +194,7 @@ export class HttpBridge {
       return;
     }
     const era = eraOf(request);
-    if (era === 'legacy' && request.method === 'initialize') this.initialize = request;
+    if (era === 'legacy' && request.method === 'initialize') this.legacy.opening(request);
     const p: Pending = { request, era, cancel: new AbortController(), attempt: 0, resends: 0 };
     this.pending.set(request.id, p);
     void this.deliver(p);
@@ -246,14 +211,14 @@ export class HttpBridge {
         if (p.era === 'modern') return;
       }
     }
-    if (notification.method === 'notifications/initialized') this.clientInitialized = true;
+    if (notification.method === 'notifications/initialized') this.legacy.initialized();
     // Without an initialize there is no legacy session for it to belong to.
-    if (eraOf(notification) === 'modern' || this.initialize === undefined) {
+    if (eraOf(notification) === 'modern' || !this.legacy.opened) {
       return this.post(this.transports.modern, notification);
     }
     // After a restart, notifications/initialized is part of the re-opening; others wait for it.
-    if (this.sessionLost && notification.method === 'notifications/initialized') return;
-    await this.legacySession().catch(() => {});
+    if (this.legacy.isLost && notification.method === 'notifications/initialized') return;
+    await this.legacy.ready().catch(() => {});
     return this.post(this.transports.legacy, notification);
   }
 
@@ -288,9 +253,9 @@ export class HttpBridge {
   private async sendOnce(p: Pending): Promise<void> {
     if (this.pending.get(p.request.id) !== p) return;
     const transport = this.transports[p.era];
-    if (p.era === 'legacy' && p.request.method !== 'initialize') await this.legacySession();
+    if (p.era === 'legacy' && p.request.method !== 'initialize') await this.legacy.ready();
     const hadSession = p.era === 'legacy' && transport.sessionId !== undefined;
-    const generation = this.generation;
+    const generation = this.legacy.current;
     const attempt = ++p.attempt;
     try {
       await transport.send(p.request, {
@@ -301,17 +266,17 @@ export class HttpBridge {
       if (p.cancel.signal.aborted) throw error;
       const failure = classify(error, hadSession);
       if (failure.kind === 'unreachable') {
-        this.setUnreachable();
+        this.link.unreachable();
         throw new Retry(failure.message);
       }
       if (failure.kind === 'session-gone' && p.request.method !== 'initialize') {
-        this.sessionGone(generation);
+        this.legacy.gone(generation);
         throw new Retry(failure.message);
       }
       if (failure.kind === 'lost' && this.mayResend(p)) throw new Retry(failure.message);
       throw new BridgeFailure(failure);
     }
-    this.setConnected();
+    this.link.reached();
   }
 
   private mayResend(p: Pending): boolean {
@@ -334,194 +299,18 @@ export class HttpBridge {
     );
   }
 
-  // ---- the legacy session
-
-  private sessionGone(generation: number): void {
-    if (generation !== this.generation) return;
-    this.generation++;
-    this.sessionLost = true;
-    this.options.say(`connect: ${this.url} no longer knows this session; opening a new one`);
-  }
-
-  /** Resolves once the legacy session is usable (re-opened if it was lost). */
-  private async legacySession(): Promise<void> {
-    while (this.sessionLost && !this.closed) {
-      this.reopening ??= this.reopen().finally(() => (this.reopening = undefined));
-      await this.reopening;
-    }
-  }
-
-  private async reopen(): Promise<void> {
-    const init = this.initialize;
-    if (!init) {
-      throw new BridgeFailure({
-        kind: 'http',
-        status: 404,
-        message: `${this.url} no longer knows the session and the client never sent initialize`,
-      });
-    }
-    const legacy = this.transports.legacy;
-    let response: Answer;
-    try {
-      response = await this.internalRequest(init);
-    } catch (error) {
-      if (error instanceof BridgeFailure) throw error;
-      const failure = classify(error, false);
-      if (failure.kind === 'unreachable') {
-        this.setUnreachable();
-        throw new Retry(failure.message);
-      }
-      throw new BridgeFailure({ ...failure, message: `re-opening the session: ${failure.message}` });
-    }
-    if ('error' in response) {
-      const error = response.error as { message?: string };
-      throw new BridgeFailure({ kind: 'http', message: `re-opening the session: ${error.message}` });
-    }
-    const version = (response.result as { protocolVersion?: unknown }).protocolVersion;
-    if (typeof version === 'string') legacy.setProtocolVersion(version);
-    if (this.clientInitialized)
-      await this.post(legacy, { jsonrpc: '2.0', method: 'notifications/initialized' });
-    this.sessionLost = false;
-    this.status = 'connected';
-    this.options.say(`connect: reconnected to ${this.url}`);
-  }
-
-  /**
-   * The legacy session's standalone event stream ended (the server went away, or closed it):
-   * find out which and get a stream again, re-opening the session if the server lost it, even
-   * while the client sends nothing (it may be waiting for notifications).
-   */
-  private onStandaloneEnd(): void {
-    if (this.closed) return;
-    this.options.debug?.("the legacy session's event stream ended");
-    // A server that ends every stream at once must not get a ping and a new stream in a loop.
-    const short = Date.now() - this.streamOpenedAt < SHORT_STREAM_MS;
-    this.shortStreams = short ? this.shortStreams + 1 : 0;
-    const pause = short ? Math.min(this.limits.healMaxMs, 250 * 2 ** this.shortStreams) : 0;
-    this.healing ??= this.heal(pause).finally(() => (this.healing = undefined));
-  }
-
-  private async heal(pauseMs: number): Promise<void> {
-    const generation = this.generation;
-    try {
-      if (pauseMs > 0) await delay(pauseMs, undefined, { signal: this.closing.signal, ref: false });
-      await pRetry(
-        async () => {
-          if (this.closed) return;
-          await this.legacySession();
-          // Re-opened meanwhile: its notifications/initialized opened a new stream.
-          if (this.generation !== generation) return;
-          try {
-            await this.internalRequest({ jsonrpc: '2.0', id: 0, method: 'ping' });
-          } catch (error) {
-            const failure = error instanceof BridgeFailure ? error.failure : classify(error, true);
-            if (failure.kind === 'unreachable') {
-              this.setUnreachable();
-              throw new Retry(failure.message);
-            }
-            if (failure.kind === 'session-gone') {
-              this.sessionGone(generation);
-              throw new Retry(failure.message);
-            }
-            // A ping may run twice; a connection caught closing, or a proxy's 5xx while the
-            // server restarts, is worth another try.
-            if (failure.kind === 'lost' || (failure.kind === 'http' && (failure.status ?? 0) >= 500)) {
-              throw new Retry(failure.message);
-            }
-            throw new BridgeFailure(failure);
-          }
-          this.setConnected();
-          // The server still knows the session; only the stream was lost. The transport opens
-          // it again when a notifications/initialized is accepted.
-          await this.post(this.transports.legacy, { jsonrpc: '2.0', method: 'notifications/initialized' });
-        },
-        {
-          retries: Number.POSITIVE_INFINITY,
-          factor: 2,
-          minTimeout: this.limits.retryMinMs,
-          maxTimeout: this.limits.healMaxMs,
-          randomize: true,
-          signal: this.closing.signal,
-          unref: true,
-          shouldRetry: ({ error }) => error instanceof Retry,
-        },
-      );
-    } catch (error) {
-      if (this.closed) return;
-      const why = error instanceof Error ? error.message : String(error);
-      this.options.say(`connect: could not restore the session's event stream from ${this.url}: ${why}`);
-    }
-  }
-
-  /** A request of the bridge's own on the legacy session (its id replaced); the answer is kept. */
-  private async internalRequest(request: JSONRPCRequest): Promise<Answer> {
-    const id = `${INTERNAL_ID_PREFIX}${++this.internalIds}`;
-    const answer = this.awaitInternal(id);
-    try {
-      await this.transports.legacy.send({ ...request, id });
-    } catch (error) {
-      answer.cancel();
-      throw error;
-    }
-    return answer.promise;
-  }
-
-  /** The answer to a request the bridge itself sent: never shown to the client. */
-  private awaitInternal(id: RequestId): { promise: Promise<Answer>; cancel(): void } {
-    let cancel = () => {};
-    const promise = new Promise<Answer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.internal.delete(id);
-        reject(
-          new BridgeFailure({ kind: 'lost', message: `re-opening the session: no answer from ${this.url}` }),
-        );
-      }, this.limits.reopenTimeoutMs);
-      timer.unref();
-      this.internal.set(id, (answer) => {
-        clearTimeout(timer);
-        resolve(answer);
-      });
-      cancel = () => {
-        clearTimeout(timer);
-        this.internal.delete(id);
-      };
-    });
-    return { promise, cancel };
-  }
-
-  private setUnreachable(): void {
-    if (this.status === 'unreachable' || this.closed) return;
-    this.status = 'unreachable';
-    this.options.say(`connect: coordinator at ${this.url} unreachable, retrying…`);
-  }
-
-  private setConnected(): void {
-    if (this.status === 'connected') return;
-    this.status = 'connected';
-    this.options.say(`connect: reconnected to ${this.url}`);
-  }
-
   // ---- server → client
 
   private onServerMessage(message: JSONRPCMessage): void {
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       const answer = message as Answer;
       const id = answer.id;
-      const internal = this.internal.get(id);
-      if (internal) {
-        this.internal.delete(id);
-        internal(answer);
-        return;
-      }
       const p = this.pending.get(id);
       // An answer to nothing pending (cancelled, already failed) would be a second answer.
       if (!p) return this.options.debug?.(`dropped an answer to ${JSON.stringify(id)}: nothing pending`);
       this.pending.delete(id);
-      if (p.request.method === 'initialize' && p.era === 'legacy' && 'result' in answer) {
-        const version = (answer.result as { protocolVersion?: unknown }).protocolVersion;
-        // What the SDK's Client does after its handshake: later requests carry the header.
-        if (typeof version === 'string') this.transports.legacy.setProtocolVersion(version);
-      }
+      // What the SDK's Client does after its handshake: later requests carry the version.
+      if (p.request.method === 'initialize' && p.era === 'legacy') this.legacy.handshakeAnswered(answer);
     }
     this.toClient(message);
   }
