@@ -281,6 +281,8 @@ export class LegacySession {
     try {
       await this.transport.send({ ...request, id });
     } catch (error) {
+      // Nothing will answer: stop the timer (its rejection would go unobserved) and report the
+      // send's own failure instead.
       this.internal.delete(id);
       settle({ jsonrpc: '2.0', id, result: {} });
       throw error;
