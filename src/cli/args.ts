@@ -36,6 +36,8 @@ export interface ParsedArgs {
     force?: boolean;
     url?: string;
     http?: string;
+    token?: string;
+    header?: string[];
     help?: boolean;
     version?: boolean;
   };
@@ -54,9 +56,11 @@ const OPTIONS = {
   force: { type: 'boolean' },
   url: { type: 'string' },
   http: { type: 'string' },
+  token: { type: 'string' },
+  header: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
-} as const satisfies Record<OptionName, { type: 'string' | 'boolean'; short?: string }>;
+} as const satisfies Record<OptionName, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 /** Options every command takes. */
 const GLOBAL: ReadonlySet<string> = new Set(['help', 'version']);

@@ -35,6 +35,16 @@ export async function run(
     printLine(topic && argv.includes(topic) ? commandUsage(topic) : usage());
     return EXIT.ok;
   }
+  if (args.command === 'connect') {
+    // A bridge needs no config, catalog or app: none of that is loaded.
+    try {
+      const { runConnect } = await import('./connect.js');
+      return await runConnect(args, env);
+    } catch (error) {
+      if (error instanceof UsageError) return reportUsageError(error);
+      throw error;
+    }
+  }
   let inputs;
   try {
     const { readInputs } = await import('./inputs.js');

@@ -17,6 +17,8 @@ export const OPTION_NAMES = [
   'force',
   'url',
   'http',
+  'token',
+  'header',
   'help',
   'version',
 ] as const;
@@ -44,6 +46,21 @@ export const COMMAND_SPECS = {
       'stdio: stdout carries only MCP messages; logs go to stderr.',
       '--http 127.0.0.1:8766 (or http.listen in the config): MCP Streamable HTTP at /mcp for clients',
       'of both protocol eras, the REST API, /metrics. Without http.auth only loopback addresses are served.',
+    ],
+  },
+  connect: {
+    usage: 'connect URL [--token T] [--header K:V ...]',
+    summary: 'stdio <-> HTTP bridge to a running coordinator (or any Streamable HTTP MCP server)',
+    options: ['token', 'header'],
+    positionals: [1, 1],
+    details: [
+      'An IDE entry that uses a running coordinator instead of spawning its own servers:',
+      '  mcp-coordinator connect http://127.0.0.1:8766/mcp --token "$KEY"',
+      '--token T       sent as Authorization: Bearer T (else $MCP_COORDINATOR_TOKEN)',
+      '--header K:V    an extra HTTP header; repeatable',
+      'Keys go in headers, never in the URL: a URL with user:password@ or ?key=/token= is refused.',
+      'Clients of both protocol eras are bridged; when the coordinator restarts the bridge',
+      'reconnects (re-opening a legacy session) and says so on stderr. stdout carries only MCP.',
     ],
   },
   tools: {
