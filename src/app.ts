@@ -76,6 +76,13 @@ export class App {
   readonly builtins = new BuiltinRegistry();
   /** This process: event source and registry owner. */
   readonly instanceId: string;
+  /**
+   * A short opaque name of this process among the instances sharing a store: legacy HTTP session
+   * ids and parked exchanges carry it, so another instance knows whom to forward them to.
+   */
+  readonly instanceTag = randomBytes(6).toString('hex');
+  /** Seals and opens the requestState this coordinator mints (keyed by coordination.secret). */
+  readonly sealer: RequestStateSealer;
   readonly resultCache: ResultCache;
   private agent: string;
   private closed = false;
@@ -130,6 +137,7 @@ export class App {
     this.policy = routingPolicy(config);
     this.resultCache = new ResultCache({ servers: config.servers });
     this.instanceId = instanceId;
+    this.sealer = new RequestStateSealer(config.coordination.secret);
     this.agent = agentId;
     this.hub = new SessionHub(logger.child('sessions'));
     const hub = this.hub;
@@ -206,7 +214,8 @@ export class App {
       router: this.router,
       builtins: this.builtins,
       hub,
-      sealer: new RequestStateSealer(config.coordination.secret),
+      sealer: this.sealer,
+      instanceTag: this.instanceTag,
       exchanges: new Map<string, Exchange<unknown>>(),
       logger,
       downstream: (id) => this.pool.get(id),
