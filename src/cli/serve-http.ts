@@ -34,11 +34,11 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
     await app.close(); // bad usage: nothing was started, but the store connections are open
     throw error;
   });
-  const { redis, prefix } = options.coordination;
+  const { redis, prefix, secret } = options.coordination;
   const registry: InstanceRegistry = redis
     ? await (
         await import('../http/instances-redis.js')
-      ).openRedisInstances(redis, prefix, PEER_DEFAULTS.staleAfterMs, logger.child('peers'))
+      ).openRedisInstances(redis, prefix, PEER_DEFAULTS.staleAfterMs, secret, logger.child('peers'))
     : new MemoryInstanceRegistry();
   const peers = new Peers({
     tag: app.instanceTag,

@@ -52,6 +52,21 @@ describe('RedisInstanceRegistry', () => {
     assert.ok(Math.abs(entry.seen - Number(seconds) * 1000) < 2_000);
   });
 
+  it('with a secret, an entry written without it (or for another URL) is ignored', async () => {
+    const signed = new RedisInstanceRegistry(redis, 'signed:', 60_000, 'shared-secret');
+    await signed.announce('a1', 'http://10.0.0.1:8766');
+    assert.equal(await signed.locate('a1'), 'http://10.0.0.1:8766');
+    const entry = JSON.parse((await redis.hget('signed:instances', 'a1'))!) as Record<string, unknown>;
+    assert.equal(typeof entry.sig, 'string');
+    // Someone with write access to Redis but not the secret points a1 elsewhere.
+    await redis.hset('signed:instances', 'a1', JSON.stringify({ ...entry, url: 'http://evil.example' }));
+    assert.equal(await signed.locate('a1'), undefined);
+    await new RedisInstanceRegistry(redis, 'signed:', 60_000).announce('b2', 'http://10.0.0.2:8766');
+    assert.equal(await signed.locate('b2'), undefined);
+    await new RedisInstanceRegistry(redis, 'signed:', 60_000, 'other').announce('c3', 'http://10.0.0.3:8766');
+    assert.equal(await signed.locate('c3'), undefined);
+  });
+
   it('an entry not refreshed within staleAfterMs is gone, and the next announce drops it', async () => {
     const registry = new RedisInstanceRegistry(redis, 'stale:', 150);
     await registry.announce('dead', 'http://10.0.0.1:8766');
