@@ -34,14 +34,19 @@ export interface ForwardOptions {
   body: Buffer | undefined;
   /** Added to the request's own headers. */
   headers: Record<string, string>;
-  /** The answer's status and headers must arrive within this. */
-  timeoutMs: number;
+  /**
+   * The connection to the target must be made within this. The answer itself may take as long as
+   * the call does (a modern answer's headers come with its result): the owner bounds the call by
+   * its server's timeoutMs, the client its request, and a client going away ends it here too.
+   */
+  connectTimeoutMs: number;
 }
 
 /**
  * Resolves true once the target's answer has been written to `res` (streamed to its end, or until
- * either side went away); false when the target could not be reached or did not answer in time —
- * `res` is then untouched and the caller answers itself.
+ * either side went away); false when the target could not be reached (refused, not connected in
+ * time, or the connection failed before an answer) — `res` is then untouched and the caller
+ * answers itself.
  */
 export function forwardRequest(options: ForwardOptions): Promise<boolean> {
   const { req, res, target, body } = options;
@@ -60,8 +65,15 @@ export function forwardRequest(options: ForwardOptions): Promise<boolean> {
       headers,
       agent: https ? agents.https : agents.http,
     });
-    const timer = setTimeout(() => outgoing.destroy(new Error('no answer in time')), options.timeoutMs);
+    const timer = setTimeout(
+      () => outgoing.destroy(new Error('not connected in time')),
+      options.connectTimeoutMs,
+    );
     timer.unref();
+    outgoing.once('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => clearTimeout(timer));
+      else clearTimeout(timer); // a kept-alive connection
+    });
     const clientGone = () => outgoing.destroy();
     res.once('close', clientGone);
     outgoing.once('error', () => {

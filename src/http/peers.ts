@@ -31,8 +31,8 @@ export const PEER_DEFAULTS = {
   heartbeatMs: 5_000,
   /** An entry not refreshed for this long is an instance that died without withdrawing. */
   staleAfterMs: 15_000,
-  /** A forwarded request must have its answer's headers within this (the body may stream longer). */
-  forwardTimeoutMs: 10_000,
+  /** The connection to the owner must be made within this (a dead host: answered as unknown). */
+  connectTimeoutMs: 3_000,
 } as const;
 
 /** Where the instances sharing a store can be reached. */
@@ -84,7 +84,7 @@ export interface PeersOptions {
   registry: InstanceRegistry;
   logger: Logger;
   heartbeatMs?: number;
-  forwardTimeoutMs?: number;
+  connectTimeoutMs?: number;
 }
 
 /** One `/mcp` request as the face has it after its checks: the body read and parsed. */
@@ -196,7 +196,7 @@ export class Peers {
       target: to,
       body: r.raw,
       headers: { [FORWARDED_HEADER]: this.tag },
-      timeoutMs: this.options.forwardTimeoutMs ?? PEER_DEFAULTS.forwardTimeoutMs,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? PEER_DEFAULTS.connectTimeoutMs,
     });
     if (!ok) r.res.removeHeader(VIA_HEADER);
     if (!ok) this.options.logger.warn(`the instance holding ${what} did not answer`, { to: to.origin });
