@@ -98,6 +98,10 @@ const rawCall = (client: Client, params: Record<string, unknown>) =>
 
 type Health = { servers: Record<string, { status: string }> };
 
+/** The instances that answered a recorder's tools/call requests. */
+const callInstances = (rec: ReturnType<typeof recorder>) =>
+  new Set(rec.seen.filter((s) => s.methods.includes('tools/call')).map((s) => s.instance));
+
 describe('two instances, one Redis, a round-robin balancer in front', () => {
   const dir = tempDir();
   const prefix = `multi-${randomBytes(3).toString('hex')}:`;
@@ -258,8 +262,9 @@ describe('two instances, one Redis, a round-robin balancer in front', () => {
         'a modern request is never forwarded',
       );
       const served = calls.map((s) => s.instance);
-      assert.equal(served.filter((t) => t === tagA).length, 10);
-      assert.equal(served.filter((t) => t === tagB).length, 10);
+      // The balancer alternates: 10 each (give or take one if anything else went through it).
+      assert.ok(served.filter((t) => t === tagA).length >= 9, served.join(' '));
+      assert.ok(served.filter((t) => t === tagB).length >= 9, served.join(' '));
     } finally {
       await modern.close();
     }
@@ -276,9 +281,10 @@ describe('two instances, one Redis, a round-robin balancer in front', () => {
         arguments: { file: 'shared.txt' },
       });
       assert.notEqual(lock.isError, true, text(lock));
-      // Two attempts in a row land on both instances: both refuse, naming the same holder.
+      // Attempts until both instances have answered one (the balancer alternates: two, unless
+      // something else went through it in between): every one refused, naming the same holder.
       const refusals = [];
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < 6 && (i < 2 || callInstances(recOther).size < 2); i++) {
         const refused = await other.callTool({
           name: 'coordinator__lock_file',
           arguments: { file: 'shared.txt' },
@@ -287,7 +293,7 @@ describe('two instances, one Redis, a round-robin balancer in front', () => {
         refusals.push((refused.structuredContent as { holder: string }).holder);
       }
       assert.match(refusals[0]!, /^holder-ide@/);
-      assert.equal(refusals[1], refusals[0]);
+      assert.equal(new Set(refusals).size, 1);
       const refusedBy = recOther.seen.filter((s) => s.methods.includes('tools/call')).map((s) => s.instance);
       assert.deepEqual([...new Set(refusedBy)].sort(), [tagA, tagB].sort());
 
@@ -308,7 +314,7 @@ describe('two instances, one Redis, a round-robin balancer in front', () => {
       });
       assert.notEqual(claim.isError, true, text(claim));
       recOther.seen.length = 0;
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < 6 && (i < 2 || callInstances(recOther).size < 2); i++) {
         const refused = await other.callTool({
           name: 'coordinator__claim_task',
           arguments: { taskId: 'multi-1' },
@@ -361,23 +367,31 @@ describe('two instances, one Redis, a round-robin balancer in front', () => {
     try {
       // neo answers input_required itself; the retry lands on the other instance and goes to
       // that instance's own neo with the state sealed by the shared secret.
-      assert.equal(
-        text(await client.callTool({ name: 'neo__confirm', arguments: { thing: 'deploy' } })),
-        'confirmed deploy',
-      );
-      const confirm = rec.seen.filter((s) => s.methods.includes('tools/call'));
-      assert.equal(confirm.length, 2, 'the call and its retry');
+      // (Tried again only if something else went through the balancer in between.)
+      let confirm: Seen[] = [];
+      for (let i = 0; i < 3 && (i === 0 || confirm[0]!.instance === confirm[1]!.instance); i++) {
+        rec.seen.length = 0;
+        assert.equal(
+          text(await client.callTool({ name: 'neo__confirm', arguments: { thing: 'deploy' } })),
+          'confirmed deploy',
+        );
+        confirm = rec.seen.filter((s) => s.methods.includes('tools/call'));
+        assert.equal(confirm.length, 2, 'the call and its retry');
+      }
       assert.notEqual(confirm[0]!.instance, confirm[1]!.instance);
 
       // old (legacy) asks mid-call: its request waits in the instance that took the call; the
       // retry, received by the other instance, is forwarded there.
-      rec.seen.length = 0;
-      assert.equal(
-        text(await client.callTool({ name: 'old__ask', arguments: { thing: 'ship' } })),
-        'confirmed ship',
-      );
-      const ask = rec.seen.filter((s) => s.methods.includes('tools/call'));
-      assert.equal(ask.length, 2, 'the call and its retry');
+      let ask: Seen[] = [];
+      for (let i = 0; i < 3 && (i === 0 || ask[1]!.via === null); i++) {
+        rec.seen.length = 0;
+        assert.equal(
+          text(await client.callTool({ name: 'old__ask', arguments: { thing: 'ship' } })),
+          'confirmed ship',
+        );
+        ask = rec.seen.filter((s) => s.methods.includes('tools/call'));
+        assert.equal(ask.length, 2, 'the call and its retry');
+      }
       const [first, retry] = ask as [Seen, Seen];
       assert.equal(first.via, null);
       assert.equal(
