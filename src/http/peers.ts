@@ -144,15 +144,16 @@ export class Peers {
       if (owner === undefined || owner === this.tag || forwardedBy !== undefined) return false;
       const target = await this.locate(owner);
       // Unknown or gone: this instance's own "session not found" makes the client start over.
-      return target !== undefined && (await this.forward(r, target, `session ${sessionId}`));
+      return target !== undefined && (await this.forward(r, target, `a session of ${owner}`));
     }
     const owner = this.exchangeOwner(r);
     if (owner === undefined || owner === this.tag) return false;
     const target = forwardedBy === undefined ? await this.locate(owner) : undefined;
     if (target !== undefined && (await this.forward(r, target, 'an input_required retry'))) return true;
+    const id = r.body.kind === 'json' ? (r.body.value as { id?: unknown }).id : undefined;
     sendJson(r.res, 200, {
       jsonrpc: '2.0',
-      id: (r.body.kind === 'json' && (r.body.value as { id?: unknown }).id) ?? null,
+      id: id ?? null,
       error: {
         code: -32602,
         message:
