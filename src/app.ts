@@ -79,6 +79,13 @@ export class App {
   readonly builtins = new BuiltinRegistry();
   /** This process: event source and registry owner. */
   readonly instanceId: string;
+  /**
+   * A short opaque name of this process among the instances sharing a store: legacy HTTP session
+   * ids and parked exchanges carry it, so another instance knows whom to forward them to.
+   */
+  readonly instanceTag = randomBytes(6).toString('hex');
+  /** Seals and opens the requestState this coordinator mints (keyed by coordination.secret). */
+  readonly sealer: RequestStateSealer;
   readonly resultCache: ResultCache;
   // Observability (src/observability): `/metrics` and `/api/logs*` read these.
   readonly metrics: Metrics;
@@ -137,6 +144,7 @@ export class App {
     this.policy = routingPolicy(config);
     this.resultCache = new ResultCache({ servers: config.servers });
     this.instanceId = instanceId;
+    this.sealer = new RequestStateSealer(config.coordination.secret);
     this.agent = agentId;
     this.metrics = this.observe(logger, bus, coordination);
     this.hub = new SessionHub(logger.child('sessions'));
@@ -223,7 +231,8 @@ export class App {
       router: this.router,
       builtins: this.builtins,
       hub,
-      sealer: new RequestStateSealer(config.coordination.secret),
+      sealer: this.sealer,
+      instanceTag: this.instanceTag,
       exchanges: new Map<string, Exchange<unknown>>(),
       logger,
       downstream: (id) => this.pool.get(id),

@@ -181,7 +181,15 @@ async function runApp(
   const httpListen = args.values.http ?? loaded.config.http.listen;
   if (serving && httpListen !== undefined) {
     const { serveHttp } = await import('./serve-http.js');
-    return serveHttp(app, { logger, env, unguard, warm, listen: httpListen, http: loaded.config.http });
+    return serveHttp(app, {
+      logger,
+      env,
+      unguard,
+      warm,
+      listen: httpListen,
+      http: loaded.config.http,
+      coordination: loaded.config.coordination,
+    });
   }
   if (serving) return serve(app, logger, env, unguard, warm);
 

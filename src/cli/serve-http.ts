@@ -8,6 +8,7 @@ import { parseListen } from '../http/address.js';
 import { HttpFace } from '../http/face.js';
 import { httpGuards } from '../http/guards.js';
 import { observabilityRoutes } from '../http/observability-routes.js';
+import { MemoryInstanceRegistry, PEER_DEFAULTS, Peers, type InstanceRegistry } from '../http/peers.js';
 import { HttpError } from '../http/respond.js';
 import type { Logger } from '../shared/logger.js';
 import { UsageError } from './args.js';
@@ -23,15 +24,34 @@ export interface ServeHttpOptions {
   /** `--http` or `http.listen`. */
   listen: string;
   http: Config['http'];
+  /** The shared Redis (when set) is where the instances find each other. */
+  coordination: Config['coordination'];
 }
 
 export async function serveHttp(app: App, options: ServeHttpOptions): Promise<number> {
   const { logger, http } = options;
   const listen = parseListen(options.listen);
+  const advertise = await advertiseUrl(options.env).catch(async (error: unknown) => {
+    await app.close(); // bad usage: nothing was started, but the store connections are open
+    throw error;
+  });
+  const { redis, prefix, secret } = options.coordination;
+  const registry: InstanceRegistry = redis
+    ? await (
+        await import('../http/instances-redis.js')
+      ).openRedisInstances(redis, prefix, PEER_DEFAULTS.staleAfterMs, secret, logger.child('peers'))
+    : new MemoryInstanceRegistry();
+  const peers = new Peers({
+    tag: app.instanceTag,
+    sealer: app.sealer,
+    registry,
+    logger: logger.child('peers'),
+  });
   let face: HttpFace | undefined;
   installLifecycle(
     {
       close: async () => {
+        await peers.close();
         await face?.close();
         await app.close();
       },
@@ -44,6 +64,7 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
   app.startDownstreams(options.warm ? { cachedAfterMs: WARM_START_DELAY_MS } : {});
   try {
     face = await HttpFace.start({
+      peers,
       app,
       http,
       listen,
@@ -54,6 +75,7 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
       onAnswered: (route, status) => app.metrics.countHttp(route, status),
     });
   } catch (error) {
+    await peers.close();
     await app.close();
     if (error instanceof HttpError) throw new UsageError(`serve --http: ${error.message}`);
     const code = (error as NodeJS.ErrnoException).code;
@@ -62,8 +84,37 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
     }
     throw error;
   }
+  if (redis && advertise === undefined && isWildcard(listen.host)) {
+    logger.warn(
+      `listening on ${listen.host}: other instances will be told ${face.url}, which they cannot reach; ` +
+        'set MCP_COORDINATOR_ADVERTISE_URL to the URL they should use',
+    );
+  }
+  await peers.start(advertise ?? face.url);
   app.watchConfig(options.env);
   // The address a script waits for (the port is real when 0 was asked for), on stderr.
   process.stderr.write(`mcp-coordinator: listening on ${face.url}\n`);
   return new Promise<number>(() => {});
+}
+
+/** `$MCP_COORDINATOR_ADVERTISE_URL`: where the other instances reach this one (else the bound address). */
+async function advertiseUrl(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const raw = env.MCP_COORDINATOR_ADVERTISE_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`MCP_COORDINATOR_ADVERTISE_URL: "${raw}" is not a URL (e.g. http://10.0.0.5:8766)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(
+      `MCP_COORDINATOR_ADVERTISE_URL: must be an http:// or https:// URL, not ${url.protocol}//`,
+    );
+  }
+  return url.origin;
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' || host === '';
 }

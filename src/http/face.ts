@@ -13,6 +13,7 @@ import { isLoopback, originOf, type ListenAddress } from './address.js';
 import { McpEndpoint, methodsOf, parseBody, type HttpCaller, type ParsedBody } from './mcp-endpoint.js';
 import { HttpError, readBody, sendError, sendJson, toWebRequest, writeWebResponse } from './respond.js';
 import { openApiDocument } from './openapi.js';
+import { INSTANCE_HEADER, type Peers } from './peers.js';
 import type { Principal, Scope } from './principal.js';
 import { asHttpError, restRoutes, type Route } from './rest.js';
 
@@ -43,6 +44,8 @@ export interface HttpFaceOptions {
   extraRoutes?: (face: HttpFace) => Route[];
   /** Called once per answered request (metrics). */
   onAnswered?: (route: string, status: number) => void;
+  /** The other instances sharing the store: another's legacy session or exchange is forwarded there. */
+  peers?: Peers;
 }
 
 /** Methods a `read`-scoped caller may not send on `/mcp`. */
@@ -172,6 +175,7 @@ export class HttpFace {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let template = 'unmatched';
     res.once('finish', () => this.options.onAnswered?.(template, res.statusCode));
+    res.setHeader(INSTANCE_HEADER, this.options.app.instanceTag);
     try {
       if (this.closing) throw new HttpError(503, 'shutting_down', 'the coordinator is shutting down');
       const url = parseUrl(req.url, this.origin);
@@ -259,6 +263,7 @@ export class HttpFace {
       ...(principal.kind !== 'anonymous' && { agentId: principal.agentId }),
       remoteAddress: req.socket.remoteAddress ?? 'unknown',
     };
+    if (await this.options.peers?.intercept({ req, res, url, raw, body, callerKey: caller.key })) return;
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     const request = toWebRequest(req, url, raw, abort.signal);

@@ -143,7 +143,8 @@ export class McpEndpoint {
     const session = this.options.app.newSession('legacy', binding(caller, 'legacy'));
     let entry: LegacyEntry | undefined;
     const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      // `<tag>.<uuid>`: the tag names this instance, so another one can forward the session here.
+      sessionIdGenerator: () => `${this.options.app.instanceTag}.${randomUUID()}`,
       onsessioninitialized: (id) => {
         entry = { transport, session, owner: caller.key, lastSeen: Date.now(), open: 0 };
         this.legacy.set(id, entry);

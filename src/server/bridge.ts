@@ -114,7 +114,7 @@ async function step(up: UpstreamContext, exchange: Exchange<unknown>, signal: Ab
   }
   return inputRequired({
     inputRequests: next.inputRequests as unknown as InputRequests,
-    requestState: up.sealer.seal({ k: 'x', x: exchange.id }, up.session.caller),
+    requestState: up.sealer.seal({ k: 'x', x: exchange.id, i: up.instanceTag }, up.session.caller),
   }) as unknown as Result;
 }
 

@@ -27,6 +27,8 @@ export interface UpstreamCore {
   builtins: BuiltinRegistry;
   hub: SessionHub;
   sealer: RequestStateSealer;
+  /** This process among the instances sharing a store (sealed into parked exchanges' state). */
+  instanceTag: string;
   /** Parked exchanges of modern clients, by id. */
   exchanges: Map<string, Exchange<unknown>>;
   downstream(id: string): Downstream | undefined;

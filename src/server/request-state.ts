@@ -9,8 +9,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** What a round carries across the client. */
 export type SealedState =
-  /** A downstream request parked in this process, waiting for the client's answer. */
-  | { k: 'x'; x: string }
+  /**
+   * A downstream request parked in one process, waiting for the client's answer: the exchange id
+   * and the tag of the instance that holds it (a retry landing elsewhere is forwarded there).
+   */
+  | { k: 'x'; x: string; i?: string }
   /** A modern downstream's own input_required, passed through: its state, echoed byte for byte. */
   | { k: 'p'; d: string; rs?: string };
 
