@@ -471,6 +471,33 @@ describe('two instances, one Redis, a round-robin balancer in front', () => {
     }
   });
 
+  test("the event stream of one instance carries what another instance's clients did", async () => {
+    const abort = new AbortController();
+    const stream = await fetch(`${b.url}/api/events/stream?type=file:*`, { signal: abort.signal });
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    let seen = '';
+    await api(a.url, '/route', {
+      body: { tool: 'coordinator__lock_file', arguments: { file: 'via-a.txt' } },
+    });
+    try {
+      await waitFor(
+        async () => {
+          const { value } = await reader.read();
+          seen += new TextDecoder().decode(value);
+          return seen.includes('via-a.txt');
+        },
+        10_000,
+        "A's lock event on B's stream",
+      );
+    } finally {
+      abort.abort();
+      await api(a.url, '/route', {
+        body: { tool: 'coordinator__unlock_file', arguments: { file: 'via-a.txt' } },
+      });
+    }
+  });
+
   test('an instance that shuts down withdraws from Redis; its sessions are then "not found" on the others', async () => {
     const rec = recorder();
     const legacy = await v2(b.url, 'legacy', 'leaving-ide', rec);
