@@ -104,6 +104,36 @@ describe('coordination over a shared Redis', () => {
     assert.ok(tasks.tasks.some((t) => t.taskId === 'T-1'));
   });
 
+  test('the task board across coordinators: create, find, check, claim, log, list', async () => {
+    const created = await tool(a, 'create_task', {
+      taskId: 'B-1',
+      title: 'Write the board docs',
+      files: ['docs/board.md'],
+      capabilities: ['writing'],
+      priority: 2,
+    });
+    assert.equal(created.isError, undefined);
+    const found = sc<{ tasks: Array<{ taskId: string }> }>(
+      await tool(b, 'find_tasks', { capabilities: ['writing'] }),
+    );
+    assert.deepEqual(
+      found.tasks.map((t) => t.taskId),
+      ['B-1'],
+    );
+    assert.deepEqual(sc(await tool(b, 'detect_conflicts', { files: ['docs/board.md'] })), { conflicts: [] });
+    assert.equal((await tool(b, 'claim_task', { taskId: 'B-1' })).isError, undefined);
+    assert.deepEqual(sc(await tool(a, 'detect_conflicts', { files: ['./docs/board.md'] })), {
+      conflicts: [{ file: 'docs/board.md', holder: 'agent-b', kind: 'task', taskId: 'B-1' }],
+    });
+    assert.equal((await tool(b, 'log_step', { taskId: 'B-1', message: 'outlined' })).isError, undefined);
+    const listed = sc<{ tasks: Array<{ taskId: string; holder: string; steps: number; files: string[] }> }>(
+      await tool(a, 'list_tasks', { status: 'claimed' }),
+    );
+    const task = listed.tasks.find((t) => t.taskId === 'B-1');
+    assert.deepEqual([task?.holder, task?.steps, task?.files], ['agent-b', 1, ['docs/board.md']]);
+    assert.equal((await tool(b, 'complete_task', { taskId: 'B-1' })).isError, undefined);
+  });
+
   test('each coordinator sees the servers of every coordinator, marked by owner; health shows Redis', async () => {
     const servers = await waitFor(
       async () => {
