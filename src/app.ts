@@ -188,6 +188,7 @@ export class App {
       ...coordinationTools({
         locks: coordination.locks,
         tasks: coordination.tasks,
+        agents: coordination.agents,
         agentId: () => this.agent,
         workspaceRoot: coordination.workspaceRoot,
         lockTtlMs: coordination.lockTtlMs,

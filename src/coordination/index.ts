@@ -20,14 +20,22 @@ import type { TaskBackend } from './tasks/types.js';
 import { systemClock, type Clock, type EventBus } from './types.js';
 
 export { Agents } from './agents/service.js';
-export type { AgentRecord, ClientInfo } from './agents/types.js';
+export { AGENT_STATUSES, type AgentRecord, type AgentStatus, type ClientInfo } from './agents/types.js';
 export { Locks, type UnlockCause } from './locks/service.js';
 export type { AcquireResult, LockRecord, PublicLock, ReleaseResult } from './locks/types.js';
 export { normalizeLockPath } from './paths.js';
 export { Registry } from './registry/service.js';
 export type { ServerRegistration, ServerRegistryEntry } from './registry/types.js';
 export { Tasks } from './tasks/service.js';
-export type { ClaimResult, FinishResult, TaskRecord, TaskStatus } from './tasks/types.js';
+export type {
+  ClaimResult,
+  CreateResult,
+  FinishResult,
+  LogStepResult,
+  TaskRecord,
+  TaskStatus,
+  TaskStep,
+} from './tasks/types.js';
 export { coordinationTools, type CoordinationTool, type CoordinationToolDeps } from './tools.js';
 
 export interface CoordinationOptions {

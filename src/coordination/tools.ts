@@ -12,11 +12,13 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 import { LIMITS } from './limits.js';
+import type { Agents } from './agents/service.js';
 import type { Locks } from './locks/service.js';
 import { publicLock } from './locks/types.js';
 import { normalizeLockPath } from './paths.js';
 import type { Tasks } from './tasks/service.js';
 import { TASK_STATUSES, type FinishResult } from './tasks/types.js';
+import { agentTools } from './tools-agents.js';
 import { boardTools, taskView } from './tools-board.js';
 import { boundedList, defineTool, ok, refused, type CoordinationTool } from './tool-kit.js';
 
@@ -25,6 +27,7 @@ export { boundedList, MAX_LIST_RESULT_BYTES, type CoordinationTool } from './too
 export interface CoordinationToolDeps {
   locks: Locks;
   tasks: Tasks;
+  agents: Agents;
   /** The agent when the call does not name one (one-shot CLI commands). */
   agentId: () => string;
   workspaceRoot: string;
@@ -67,7 +70,7 @@ const schemas = {
 };
 
 export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[] {
-  const { locks, tasks, agentId, workspaceRoot, lockTtlMs } = deps;
+  const { locks, tasks, agents, agentId, workspaceRoot, lockTtlMs } = deps;
   const normalize = (path: string) => normalizeLockPath(path, workspaceRoot);
 
   const all = [
@@ -120,7 +123,12 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
         return ok(boundedList('tasks', (await tasks.list(a.status)).map(taskView)));
       },
     ),
-    ...boardTools({ tasks, normalize }),
+    ...boardTools({
+      tasks,
+      normalize,
+      capabilitiesOf: async (id) => (await agents.get(id))?.capabilities ?? [],
+    }),
+    ...agentTools(agents),
   ];
   // A call that names no agent (a one-shot CLI command) acts as the process's own agent.
   return all.map((t) => ({

@@ -89,6 +89,7 @@ describe('shared store faults', () => {
     const lockTool = coordinationTools({
       locks: coordination.locks,
       tasks: coordination.tasks,
+      agents: coordination.agents,
       agentId: () => 'agent-a',
       workspaceRoot: '/repo',
       lockTtlMs: 60_000,

@@ -134,6 +134,27 @@ describe('coordination over a shared Redis', () => {
     assert.equal((await tool(b, 'complete_task', { taskId: 'B-1' })).isError, undefined);
   });
 
+  test('agents: a profile set through one coordinator is listed by the other, status following claims', async () => {
+    const registered = await tool(a, 'register_agent', {
+      capabilities: ['docs'],
+      metadata: { team: 'core' },
+    });
+    assert.equal(registered.isError, undefined);
+    const agentA = async () =>
+      sc<{ agents: Array<{ agentId: string; capabilities: string[]; status: string; metadata: object }> }>(
+        await tool(b, 'list_agents', {}),
+      ).agents.find((x) => x.agentId === 'agent-a');
+    assert.deepEqual(await agentA().then((x) => [x?.capabilities, x?.status, x?.metadata]), [
+      ['docs'],
+      'idle',
+      { team: 'core' },
+    ]);
+    assert.equal((await tool(a, 'claim_task', { taskId: 'A-1' })).isError, undefined);
+    assert.equal((await agentA())?.status, 'working');
+    assert.equal((await tool(a, 'release_task', { taskId: 'A-1' })).isError, undefined);
+    assert.equal((await agentA())?.status, 'idle');
+  });
+
   test('each coordinator sees the servers of every coordinator, marked by owner; health shows Redis', async () => {
     const servers = await waitFor(
       async () => {

@@ -63,6 +63,7 @@ export class Tasks {
   private readonly held = new Map<string, string>();
   private cancelRenewal: (() => void) | undefined;
   private closed = false;
+  private holdingsListeners: Array<(agentId: string, holds: boolean) => Promise<void>> = [];
 
   constructor(options: TasksOptions) {
     this.backend = options.backend;
@@ -71,6 +72,24 @@ export class Tasks {
     this.lockTtlMs = options.lockTtlMs;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child('tasks');
+  }
+
+  /**
+   * Told after each claim (holds: true) and each completion or release (holds: whether the agent
+   * still holds a task claimed through this coordinator). Awaited, so a claim returns with the
+   * agent's status already following it; a listener's failure is logged, never the claim's.
+   */
+  onHoldingsChanged(listener: (agentId: string, holds: boolean) => Promise<void>): void {
+    this.holdingsListeners.push(listener);
+  }
+
+  private async holdingsChanged(agentId: string): Promise<void> {
+    const holds = [...this.held.values()].includes(agentId);
+    for (const listener of this.holdingsListeners) {
+      await listener(agentId, holds).catch((error: unknown) =>
+        this.logger.debug('holdings listener failed', { agentId, error }),
+      );
+    }
   }
 
   /** Put an open task on the board (`task:created`). Unknown or self dependencies are bad input. */
@@ -206,6 +225,7 @@ export class Tasks {
     }
     this.held.set(taskId, agentId);
     this.scheduleRenewal();
+    await this.holdingsChanged(agentId);
     return result;
   }
 
@@ -219,14 +239,20 @@ export class Tasks {
       );
     }
     const outcome = await this.backend.finish(taskId, agentId, 'completed', result);
-    if (outcome.ok) this.announceClosed(outcome.task, outcome.releasedLocks, 'task_completed');
+    if (outcome.ok) {
+      this.announceClosed(outcome.task, outcome.releasedLocks, 'task_completed');
+      await this.holdingsChanged(agentId);
+    }
     return outcome;
   }
 
   async release(taskId: string, agentId: string): Promise<FinishResult> {
     assertTaskId(taskId);
     const outcome = await this.backend.finish(taskId, agentId, 'released');
-    if (outcome.ok) this.announceClosed(outcome.task, outcome.releasedLocks, 'task_released');
+    if (outcome.ok) {
+      this.announceClosed(outcome.task, outcome.releasedLocks, 'task_released');
+      await this.holdingsChanged(agentId);
+    }
     return outcome;
   }
 

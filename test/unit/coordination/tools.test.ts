@@ -53,6 +53,7 @@ describe('coordination tools', () => {
     const list = coordinationTools({
       locks: coordination.locks,
       tasks: coordination.tasks,
+      agents: coordination.agents,
       agentId: () => agent,
       workspaceRoot: ROOT,
       lockTtlMs: coordination.lockTtlMs,
@@ -76,6 +77,8 @@ describe('coordination tools', () => {
         'find_tasks',
         'detect_conflicts',
         'log_step',
+        'register_agent',
+        'list_agents',
       ],
     );
     const lock = tools.get('lock_file')!;
