@@ -1,11 +1,12 @@
 /**
- * Builds the coordination services — locks, tasks, agents, registry — over one store: Redis when
- * a URL is given (one command connection, shared by all four), memory otherwise. The event bus
+ * Builds the coordination services — locks, tasks, agents, registry, shared state, cache
+ * invalidation — over one store: Redis when a URL is given (one command connection, shared by all), memory otherwise. The event bus
  * is built by the caller (`createBus`) and passed in, so the server and a library client can
  * share this assembly.
  */
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { MemoryAgentBackend } from './agents/memory.js';
+import { CacheInvalidation } from './cache-invalidation.js';
 import type { AgentBackend } from './agents/types.js';
 import { Agents } from './agents/service.js';
 import { MemoryLockBackend } from './locks/memory.js';
@@ -14,12 +15,18 @@ import type { LockBackend } from './locks/types.js';
 import { MemoryRegistryBackend } from './registry/memory.js';
 import { Registry } from './registry/service.js';
 import type { RegistryBackend } from './registry/types.js';
+import { MemoryStateBackend } from './state/memory.js';
+import { SharedState } from './state/service.js';
+import type { StateBackend } from './state/types.js';
 import { MemoryTaskBackend } from './tasks/memory.js';
 import { Tasks } from './tasks/service.js';
 import type { TaskBackend } from './tasks/types.js';
 import { systemClock, type Clock, type EventBus } from './types.js';
 
 export { Agents } from './agents/service.js';
+export { CacheInvalidation, compileCachePattern, type InvalidatableCache } from './cache-invalidation.js';
+export { SharedState } from './state/service.js';
+export type { StateEntry } from './state/types.js';
 export { AGENT_STATUSES, type AgentRecord, type AgentStatus, type ClientInfo } from './agents/types.js';
 export { Locks, type UnlockCause } from './locks/service.js';
 export type { AcquireResult, LockRecord, PublicLock, ReleaseResult } from './locks/types.js';
@@ -59,6 +66,8 @@ export interface Coordination {
   readonly tasks: Tasks;
   readonly agents: Agents;
   readonly registry: Registry;
+  readonly state: SharedState;
+  readonly caches: CacheInvalidation;
   readonly workspaceRoot: string;
   readonly lockTtlMs: number;
   /** The shared store as health reports it. */
@@ -102,6 +111,7 @@ export interface CoordinationBackends {
   tasks: TaskBackend;
   agents: AgentBackend;
   registry: RegistryBackend;
+  state: StateBackend;
 }
 
 export interface CoordinationServices {
@@ -109,6 +119,8 @@ export interface CoordinationServices {
   readonly tasks: Tasks;
   readonly agents: Agents;
   readonly registry: Registry;
+  readonly state: SharedState;
+  readonly caches: CacheInvalidation;
   /** Leave, drop our registry entries, stop timers; the store connection is the caller's. */
   close(): Promise<void>;
 }
@@ -149,12 +161,17 @@ export function assembleServices(
     ...(options.secret !== undefined && { secret: options.secret }),
     logger,
   });
+  const state = new SharedState({ backend: backends.state, bus });
+  const caches = new CacheInvalidation({ bus, source, logger });
   return {
     locks,
     tasks,
     agents,
     registry,
+    state,
+    caches,
     close: async () => {
+      caches.close();
       await agents.leave();
       await registry
         .removeOwned()
@@ -173,5 +190,6 @@ export function memoryBackends(clock: Clock = systemClock): CoordinationBackends
     tasks: new MemoryTaskBackend(locks),
     agents: new MemoryAgentBackend(clock),
     registry: new MemoryRegistryBackend(),
+    state: new MemoryStateBackend(clock),
   };
 }

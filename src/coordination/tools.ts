@@ -13,13 +13,16 @@ import { z } from 'zod';
 
 import { LIMITS } from './limits.js';
 import type { Agents } from './agents/service.js';
+import type { CacheInvalidation } from './cache-invalidation.js';
 import type { Locks } from './locks/service.js';
 import { publicLock } from './locks/types.js';
 import { normalizeLockPath } from './paths.js';
+import type { SharedState } from './state/service.js';
 import type { Tasks } from './tasks/service.js';
 import { TASK_STATUSES, type FinishResult } from './tasks/types.js';
 import { agentTools } from './tools-agents.js';
 import { boardTools, taskView } from './tools-board.js';
+import { stateTools } from './tools-state.js';
 import { boundedList, defineTool, ok, refused, type CoordinationTool } from './tool-kit.js';
 
 export { boundedList, MAX_LIST_RESULT_BYTES, type CoordinationTool } from './tool-kit.js';
@@ -28,6 +31,8 @@ export interface CoordinationToolDeps {
   locks: Locks;
   tasks: Tasks;
   agents: Agents;
+  state: SharedState;
+  caches: CacheInvalidation;
   /** The agent when the call does not name one (one-shot CLI commands). */
   agentId: () => string;
   workspaceRoot: string;
@@ -70,7 +75,7 @@ const schemas = {
 };
 
 export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[] {
-  const { locks, tasks, agents, agentId, workspaceRoot, lockTtlMs } = deps;
+  const { locks, tasks, agents, state, caches, agentId, workspaceRoot, lockTtlMs } = deps;
   const normalize = (path: string) => normalizeLockPath(path, workspaceRoot);
 
   const all = [
@@ -129,6 +134,7 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
       capabilitiesOf: async (id) => (await agents.get(id))?.capabilities ?? [],
     }),
     ...agentTools(agents),
+    ...stateTools(state, caches),
   ];
   // A call that names no agent (a one-shot CLI command) acts as the process's own agent.
   return all.map((t) => ({

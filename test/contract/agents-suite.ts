@@ -18,6 +18,8 @@ function toolsOf(peer: Peer) {
     locks: peer.locks,
     tasks: peer.tasks,
     agents: peer.agents,
+    state: peer.state,
+    caches: peer.caches,
     agentId: () => 'nobody',
     workspaceRoot: '/repo',
     lockTtlMs: 60_000,

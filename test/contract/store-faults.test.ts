@@ -90,6 +90,8 @@ describe('shared store faults', () => {
       locks: coordination.locks,
       tasks: coordination.tasks,
       agents: coordination.agents,
+      state: coordination.state,
+      caches: coordination.caches,
       agentId: () => 'agent-a',
       workspaceRoot: '/repo',
       lockTtlMs: 60_000,

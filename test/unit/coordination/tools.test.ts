@@ -54,6 +54,8 @@ describe('coordination tools', () => {
       locks: coordination.locks,
       tasks: coordination.tasks,
       agents: coordination.agents,
+      state: coordination.state,
+      caches: coordination.caches,
       agentId: () => agent,
       workspaceRoot: ROOT,
       lockTtlMs: coordination.lockTtlMs,
@@ -79,6 +81,10 @@ describe('coordination tools', () => {
         'log_step',
         'register_agent',
         'list_agents',
+        'set_state',
+        'get_state',
+        'delete_state',
+        'invalidate_cache',
       ],
     );
     const lock = tools.get('lock_file')!;
@@ -333,5 +339,37 @@ describe('coordination tools', () => {
     await rejectsNaming(call('log_step', { taskId: 'T', message: 'm'.repeat(2_001) }), 'message');
     await call('claim_task', { taskId: 'T' });
     await rejectsNaming(call('log_step', { taskId: 'T', message: 'm', data: 'd'.repeat(20_000) }), 'data');
+  });
+
+  it('shares state: set with a TTL, get, delete; a value over the cap names the field', async () => {
+    const set = body(await call('set_state', { key: 'build/main', value: { green: true }, ttlMs: 60_000 }));
+    assert.deepEqual(
+      [set.set, set.key, set.created, typeof set.expiresAt],
+      [true, 'build/main', true, 'string'],
+    );
+    agent = 'agent-b';
+    assert.deepEqual(body(await call('get_state', { key: 'build/main' })), {
+      key: 'build/main',
+      found: true,
+      value: { green: true },
+      expiresAt: set.expiresAt,
+    });
+    assert.deepEqual(body(await call('delete_state', { key: 'build/main' })), {
+      key: 'build/main',
+      deleted: true,
+    });
+    assert.deepEqual(body(await call('get_state', { key: 'build/main' })), {
+      key: 'build/main',
+      found: false,
+    });
+    await rejectsNaming(call('set_state', { key: 'k', value: 'x'.repeat(70_000) }), 'value');
+    await rejectsNaming(call('set_state', { key: 'bad key', value: 1 }), 'key');
+    await rejectsNaming(call('set_state', { key: 'k', value: 1, ttlMs: 0 }), 'ttlMs');
+    await rejectsNaming(call('invalidate_cache', { pattern: '[x]' }), 'pattern');
+    assert.deepEqual(body(await call('invalidate_cache', { pattern: 'memory__*', reason: 'rewrote' })), {
+      invalidated: true,
+      pattern: 'memory__*',
+      droppedHere: 0,
+    });
   });
 });
