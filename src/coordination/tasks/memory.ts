@@ -21,6 +21,7 @@ import {
   type TaskStatus,
   type TaskStep,
 } from './types.js';
+import { byTaskId } from './board.js';
 
 export class MemoryTaskBackend implements TaskBackend {
   private readonly tasks = new Map<string, TaskRecord>();
@@ -190,7 +191,7 @@ export class MemoryTaskBackend implements TaskBackend {
   async list(status?: TaskStatus): Promise<TaskRecord[]> {
     return [...this.tasks.values()]
       .filter((task) => status === undefined || task.status === status)
-      .sort((a, b) => a.taskId.localeCompare(b.taskId));
+      .sort(byTaskId);
   }
 
   private close(current: TaskRecord, status: 'completed' | 'released', result?: unknown) {
