@@ -113,14 +113,21 @@ export class Agents {
     assertJsonBytes('metadata', patch.metadata, LIMITS.metadataBytes);
     if (!this.local.has(agentId)) await this.register(agentId, {});
     const agent = this.local.get(agentId)!;
-    const previous = agent.record.status;
+    const before = agent.record;
+    const previous = before.status;
     agent.record = {
-      ...agent.record,
+      ...before,
       ...(patch.capabilities !== undefined && { capabilities: [...new Set(patch.capabilities)] }),
       ...(patch.status !== undefined && { status: patch.status }),
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
     };
-    await this.beat(agent, { rethrow: true });
+    try {
+      await this.beat(agent, { rethrow: true });
+    } catch (error) {
+      // Not stored, so not set: the next heartbeat must not write it behind the caller's back.
+      agent.record = before;
+      throw error;
+    }
     if (agent.record.status !== previous) this.publishStatus(agent.record, previous, 'register');
     return agent.record;
   }
