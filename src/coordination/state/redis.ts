@@ -7,24 +7,38 @@ import type { Redis } from 'ioredis';
 import { LUA_CLOCK, LuaScript, parseJson, storeCall } from '../locks/redis-store.js';
 import type { StateBackend, StateEntry } from './types.js';
 
+/**
+ * The key's absolute expiry in epoch ms (-1: none): PEXPIRETIME where Redis has it (7.0+), so a
+ * value's `expiresAt` reads the same on every call; older servers compute it from PTTL (±1 ms).
+ */
+const EXPIRY_FN = `
+local function expiry_ms(key)
+  local at = redis.pcall('PEXPIRETIME', key)
+  if type(at) == 'number' then return at end
+  local pttl = redis.call('PTTL', key)
+  if pttl < 0 then return pttl end
+  return now_ms + pttl
+end
+`;
+
 // KEYS: state key. ARGV: JSON, ttlMs or ''. Returns {created 0|1, expiresAt or ''}.
-const SET = new LuaScript(`${LUA_CLOCK}
+const SET = new LuaScript(`${LUA_CLOCK}${EXPIRY_FN}
 local created = 1 - redis.call('EXISTS', KEYS[1])
 if ARGV[2] == '' then
   redis.call('SET', KEYS[1], ARGV[1])
   return {created, ''}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return {created, iso(now_ms + tonumber(ARGV[2]))}
+return {created, iso(expiry_ms(KEYS[1]))}
 `);
 
 // KEYS: state key. Returns false, or {JSON, expiresAt or ''}.
-const GET = new LuaScript(`${LUA_CLOCK}
+const GET = new LuaScript(`${LUA_CLOCK}${EXPIRY_FN}
 local json = redis.call('GET', KEYS[1])
 if not json then return false end
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl < 0 then return {json, ''} end
-return {json, iso(now_ms + pttl)}
+local at = expiry_ms(KEYS[1])
+if at < 0 then return {json, ''} end
+return {json, iso(at)}
 `);
 
 export function stateKeyPrefix(prefix: string): string {
