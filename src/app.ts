@@ -143,6 +143,8 @@ export class App {
     this.config = config;
     this.policy = routingPolicy(config);
     this.resultCache = new ResultCache({ servers: config.servers });
+    // invalidate_cache, from any coordinator on the bus, drops matching results here.
+    coordination.caches.attach(this.resultCache, config.namespace.separator);
     this.instanceId = instanceId;
     this.sealer = new RequestStateSealer(config.coordination.secret);
     this.agent = agentId;
@@ -213,6 +215,9 @@ export class App {
       ...coordinationTools({
         locks: coordination.locks,
         tasks: coordination.tasks,
+        agents: coordination.agents,
+        state: coordination.state,
+        caches: coordination.caches,
         agentId: () => this.agent,
         workspaceRoot: coordination.workspaceRoot,
         lockTtlMs: coordination.lockTtlMs,

@@ -1,11 +1,12 @@
 /**
- * Builds the coordination services — locks, tasks, agents, registry — over one store: Redis when
- * a URL is given (one command connection, shared by all four), memory otherwise. The event bus
+ * Builds the coordination services — locks, tasks, agents, registry, shared state, cache
+ * invalidation — over one store: Redis when a URL is given (one command connection, shared by all), memory otherwise. The event bus
  * is built by the caller (`createBus`) and passed in, so the server and a library client can
  * share this assembly.
  */
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { MemoryAgentBackend } from './agents/memory.js';
+import { CacheInvalidation } from './cache-invalidation.js';
 import type { AgentBackend } from './agents/types.js';
 import { Agents } from './agents/service.js';
 import { MemoryLockBackend } from './locks/memory.js';
@@ -14,20 +15,34 @@ import type { LockBackend } from './locks/types.js';
 import { MemoryRegistryBackend } from './registry/memory.js';
 import { Registry } from './registry/service.js';
 import type { RegistryBackend } from './registry/types.js';
+import { MemoryStateBackend } from './state/memory.js';
+import { SharedState } from './state/service.js';
+import type { StateBackend } from './state/types.js';
 import { MemoryTaskBackend } from './tasks/memory.js';
 import { Tasks } from './tasks/service.js';
 import type { TaskBackend } from './tasks/types.js';
 import { systemClock, type Clock, type EventBus } from './types.js';
 
 export { Agents } from './agents/service.js';
-export type { AgentRecord, ClientInfo } from './agents/types.js';
+export { CacheInvalidation, compileCachePattern, type InvalidatableCache } from './cache-invalidation.js';
+export { SharedState } from './state/service.js';
+export type { StateEntry } from './state/types.js';
+export { AGENT_STATUSES, type AgentRecord, type AgentStatus, type ClientInfo } from './agents/types.js';
 export { Locks, type UnlockCause } from './locks/service.js';
 export type { AcquireResult, LockRecord, PublicLock, ReleaseResult } from './locks/types.js';
 export { normalizeLockPath } from './paths.js';
 export { Registry } from './registry/service.js';
 export type { ServerRegistration, ServerRegistryEntry } from './registry/types.js';
 export { Tasks } from './tasks/service.js';
-export type { ClaimResult, FinishResult, TaskRecord, TaskStatus } from './tasks/types.js';
+export type {
+  ClaimResult,
+  CreateResult,
+  FinishResult,
+  LogStepResult,
+  TaskRecord,
+  TaskStatus,
+  TaskStep,
+} from './tasks/types.js';
 export { coordinationTools, type CoordinationTool, type CoordinationToolDeps } from './tools.js';
 
 export interface CoordinationOptions {
@@ -51,6 +66,8 @@ export interface Coordination {
   readonly tasks: Tasks;
   readonly agents: Agents;
   readonly registry: Registry;
+  readonly state: SharedState;
+  readonly caches: CacheInvalidation;
   readonly workspaceRoot: string;
   readonly lockTtlMs: number;
   /** The shared store as health reports it. */
@@ -94,6 +111,7 @@ export interface CoordinationBackends {
   tasks: TaskBackend;
   agents: AgentBackend;
   registry: RegistryBackend;
+  state: StateBackend;
 }
 
 export interface CoordinationServices {
@@ -101,6 +119,8 @@ export interface CoordinationServices {
   readonly tasks: Tasks;
   readonly agents: Agents;
   readonly registry: Registry;
+  readonly state: SharedState;
+  readonly caches: CacheInvalidation;
   /** Leave, drop our registry entries, stop timers; the store connection is the caller's. */
   close(): Promise<void>;
 }
@@ -141,12 +161,17 @@ export function assembleServices(
     ...(options.secret !== undefined && { secret: options.secret }),
     logger,
   });
+  const state = new SharedState({ backend: backends.state, bus });
+  const caches = new CacheInvalidation({ bus, source, logger });
   return {
     locks,
     tasks,
     agents,
     registry,
+    state,
+    caches,
     close: async () => {
+      caches.close();
       await agents.leave();
       await registry
         .removeOwned()
@@ -165,5 +190,6 @@ export function memoryBackends(clock: Clock = systemClock): CoordinationBackends
     tasks: new MemoryTaskBackend(locks),
     agents: new MemoryAgentBackend(clock),
     registry: new MemoryRegistryBackend(),
+    state: new MemoryStateBackend(clock),
   };
 }

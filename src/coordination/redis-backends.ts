@@ -12,6 +12,7 @@ import type { CoordinationBackends } from './index.js';
 import { RedisLockBackend } from './locks/redis.js';
 import { connectStore, storeStatus, waitReady, type StoreStatus } from './locks/redis-store.js';
 import { RedisRegistryBackend } from './registry/redis.js';
+import { RedisStateBackend } from './state/redis.js';
 import { RedisTaskBackend } from './tasks/redis.js';
 
 export interface RedisStore {
@@ -43,5 +44,6 @@ export function redisBackends(redis: Redis, prefix: string): CoordinationBackend
     tasks: new RedisTaskBackend(redis, prefix),
     agents: new RedisAgentBackend(redis, prefix),
     registry: new RedisRegistryBackend(redis, prefix),
+    state: new RedisStateBackend(redis, prefix),
   };
 }

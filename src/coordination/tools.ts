@@ -1,5 +1,6 @@
 /**
- * The lock and task tools of the `coordinator` namespace (`coordinator__lock_file`, …): names
+ * The lock and task tools of the `coordinator` namespace (`coordinator__lock_file`, …, the task
+ * board's in tools-board.ts): names
  * unprefixed here, the server layer adds the namespace. Arguments are checked by zod schemas that
  * also produce the advertised JSON Schema, so the two never drift apart.
  *
@@ -10,49 +11,63 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
-import { InvalidArgumentError } from '../shared/errors.js';
+import { LIMITS } from './limits.js';
+import type { Agents } from './agents/service.js';
+import type { CacheInvalidation } from './cache-invalidation.js';
 import type { Locks } from './locks/service.js';
 import { publicLock } from './locks/types.js';
 import { normalizeLockPath } from './paths.js';
+import type { SharedState } from './state/service.js';
 import type { Tasks } from './tasks/service.js';
 import { TASK_STATUSES, type FinishResult } from './tasks/types.js';
+import { agentTools } from './tools-agents.js';
+import { boardTools, taskView } from './tools-board.js';
+import { stateTools } from './tools-state.js';
+import { boundedList, defineTool, ok, refused, type CoordinationTool } from './tool-kit.js';
+
+export { boundedList, MAX_LIST_RESULT_BYTES, type CoordinationTool } from './tool-kit.js';
 
 export interface CoordinationToolDeps {
   locks: Locks;
   tasks: Tasks;
+  agents: Agents;
+  state: SharedState;
+  caches: CacheInvalidation;
   /** The agent when the call does not name one (one-shot CLI commands). */
   agentId: () => string;
   workspaceRoot: string;
   lockTtlMs: number;
 }
 
-export interface CoordinationTool {
-  /** Unprefixed, e.g. `lock_file`. */
-  name: string;
-  description: string;
-  inputSchema: { type: 'object'; properties?: Record<string, unknown>; required?: string[] };
-  /** `caller.agentId`: the calling session's agent (each client acts as itself). */
-  handler(args: unknown, caller?: { agentId?: string }): Promise<CallToolResult>;
-}
-
 /** Longest lock an agent may ask for: a day. A forgotten lock should not outlive the workday. */
 const MAX_TTL_MS = 86_400_000;
-const MAX_FILES = 1_000;
 
-const file = z.string().min(1).describe('Path of the file, absolute or relative to the workspace root');
-const taskId = z.string().min(1).max(512).describe('Identifier of the task');
+const file = z
+  .string()
+  .min(1)
+  .max(LIMITS.path)
+  .describe('Path of the file, absolute or relative to the workspace root');
+const taskId = z.string().min(1).max(LIMITS.taskId).describe('Identifier of the task');
 
 const schemas = {
   lock_file: z.object({
     file,
-    reason: z.string().max(1_000).optional().describe('Why you lock it, shown to agents that are refused'),
+    reason: z
+      .string()
+      .max(LIMITS.reason)
+      .optional()
+      .describe('Why you lock it, shown to agents that are refused'),
     ttlMs: z.number().int().min(1).max(MAX_TTL_MS).optional().describe('Lock lifetime in ms'),
   }),
   unlock_file: z.object({ file }),
   list_locks: z.object({}),
   claim_task: z.object({
     taskId,
-    files: z.array(file).max(MAX_FILES).optional().describe('Files to lock with the task, all or none'),
+    files: z
+      .array(file)
+      .max(LIMITS.files)
+      .optional()
+      .describe("Files to lock with the task (besides the task's own), all or none"),
   }),
   complete_task: z.object({ taskId, result: z.unknown().optional().describe('Any JSON outcome to record') }),
   release_task: z.object({ taskId }),
@@ -60,7 +75,7 @@ const schemas = {
 };
 
 export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[] {
-  const { locks, tasks, agentId, workspaceRoot, lockTtlMs } = deps;
+  const { locks, tasks, agents, state, caches, agentId, workspaceRoot, lockTtlMs } = deps;
   const normalize = (path: string) => normalizeLockPath(path, workspaceRoot);
 
   const all = [
@@ -92,7 +107,7 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
     }),
     tool(
       'claim_task',
-      'Claim a task and lock all its files, or nothing when a file or the task is held by another agent.',
+      'Claim a task and lock all its files, or nothing when a file or the task is held by another agent (or a dependency is not completed).',
       async (a, who) => {
         const files = (a.files ?? []).map(normalize);
         const result = await tasks.claim(a.taskId, who, files);
@@ -106,9 +121,20 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
     tool('release_task', 'Give up a task you claimed and release its files.', async (a, who) => {
       return finished('released', await tasks.release(a.taskId, who));
     }),
-    tool('list_tasks', 'List tasks, optionally only those claimed, completed or released.', async (a) => {
-      return ok(boundedList('tasks', await tasks.list(a.status)));
+    tool(
+      'list_tasks',
+      'List tasks with their status, holder, files and steps count; optionally only open, claimed, completed or released ones.',
+      async (a) => {
+        return ok(boundedList('tasks', (await tasks.list(a.status)).map(taskView)));
+      },
+    ),
+    ...boardTools({
+      tasks,
+      normalize,
+      capabilitiesOf: async (id) => (await agents.get(id))?.capabilities ?? [],
     }),
+    ...agentTools(agents),
+    ...stateTools(state, caches),
   ];
   // A call that names no agent (a one-shot CLI command) acts as the process's own agent.
   return all.map((t) => ({
@@ -125,23 +151,12 @@ function tool<N extends keyof Schemas>(
   description: string,
   run: (args: z.infer<Schemas[N]>, agent: string) => Promise<CallToolResult>,
 ): CoordinationTool {
-  const schema = schemas[name];
-  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(schema, { io: 'input' });
-  return {
+  return defineTool(
     name,
     description,
-    inputSchema: inputSchema as CoordinationTool['inputSchema'],
-    handler: async (args, caller) =>
-      run(parseArgs(schema, args) as z.infer<Schemas[N]>, caller?.agentId ?? ''),
-  };
-}
-
-function parseArgs(schema: z.ZodType, args: unknown): unknown {
-  const parsed = schema.safeParse(args ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.join('.') : 'arguments';
-  throw new InvalidArgumentError(`${field}: ${issue?.message ?? 'invalid'}`);
+    schemas[name],
+    run as (args: unknown, agent: string) => Promise<CallToolResult>,
+  );
 }
 
 function finished(verb: 'completed' | 'released', result: FinishResult): CallToolResult {
@@ -152,43 +167,4 @@ function finished(verb: 'completed' | 'released', result: FinishResult): CallToo
     not_claimer: 'the task is claimed by another agent',
   }[result.reason];
   return refused({ [verb]: false, ...result, ok: undefined, error: why });
-}
-
-/** Most JSON a built-in list puts in one result; clients end a session over their message limit. */
-export const MAX_LIST_RESULT_BYTES = 1024 * 1024;
-
-/**
- * `{ [key]: items }`, or as many items as fit in `MAX_LIST_RESULT_BYTES` (twice: the result
- * carries its JSON as text as well) and a `truncated` note saying how many were left out.
- */
-export function boundedList<T>(
-  key: string,
-  items: readonly T[],
-  maxBytes = MAX_LIST_RESULT_BYTES,
-): Record<string, unknown> {
-  let bytes = 0;
-  let shown = 0;
-  for (const item of items) {
-    bytes += Buffer.byteLength(JSON.stringify(item)) + 1;
-    if (bytes > maxBytes / 2) break;
-    shown++;
-  }
-  if (shown === items.length) return { [key]: items };
-  return {
-    [key]: items.slice(0, shown),
-    truncated: {
-      shown,
-      total: items.length,
-      note: `only the first ${shown} of ${items.length} ${key} fit in one result`,
-    },
-  };
-}
-
-function ok(body: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
-}
-
-function refused(body: Record<string, unknown>): CallToolResult {
-  const clean = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
-  return { ...ok(clean), isError: true };
 }

@@ -6,7 +6,9 @@ export const EVENT_TYPES = [
   'file:locked',
   'file:unlocked',
   'file:lock_expired',
+  'task:created',
   'task:claimed',
+  'task:progress',
   'task:completed',
   'task:released',
   'health:degraded',
@@ -14,17 +16,25 @@ export const EVENT_TYPES = [
   'server:registered',
   'tools:changed',
   'agent:registered',
+  'agent:status_changed',
   'agent:left',
+  'state:changed',
+  'cache:invalidate',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Family channel suffix per event type: `<prefix>events:<family>`. */
-export const EVENT_FAMILY: Record<EventType, 'file-locks' | 'tasks' | 'health' | 'agents' | 'servers'> = {
+export const EVENT_FAMILY: Record<
+  EventType,
+  'file-locks' | 'tasks' | 'health' | 'agents' | 'servers' | 'state' | 'cache'
+> = {
   'file:locked': 'file-locks',
   'file:unlocked': 'file-locks',
   'file:lock_expired': 'file-locks',
+  'task:created': 'tasks',
   'task:claimed': 'tasks',
+  'task:progress': 'tasks',
   'task:completed': 'tasks',
   'task:released': 'tasks',
   'health:degraded': 'health',
@@ -32,7 +42,10 @@ export const EVENT_FAMILY: Record<EventType, 'file-locks' | 'tasks' | 'health' |
   'server:registered': 'servers',
   'tools:changed': 'servers',
   'agent:registered': 'agents',
+  'agent:status_changed': 'agents',
   'agent:left': 'agents',
+  'state:changed': 'state',
+  'cache:invalidate': 'cache',
 };
 
 export interface CoordinationEvent {

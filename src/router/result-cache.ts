@@ -33,6 +33,7 @@ export interface ResultCacheStats {
 
 interface Entry {
   serverId: string;
+  tool: string;
   expiresAt: number;
   result: CallToolResult;
 }
@@ -97,6 +98,7 @@ export class ResultCache {
     if (!spec?.tools.has(tool) || result.isError === true) return;
     this.entries.set(cacheKey(serverId, tool, args), {
       serverId,
+      tool,
       expiresAt: this.clock.now() + spec.ttlMs,
       // A copy: the caller goes on to decorate and send the object it holds.
       result: structuredClone(result),
@@ -105,9 +107,15 @@ export class ResultCache {
 
   /** Drop every result of one server (e.g. it restarted with another config). */
   invalidate(serverId: string): void {
+    this.invalidateWhere((id) => id === serverId);
+  }
+
+  /** Drop the results of the (server, original tool name) pairs `match` accepts; returns how many. */
+  invalidateWhere(match: (serverId: string, tool: string) => boolean): number {
     // Collected first: deleting while the LRU iterates would skip entries.
-    const doomed = [...this.entries.entries()].filter(([, e]) => e.serverId === serverId).map(([k]) => k);
+    const doomed = [...this.entries.entries()].filter(([, e]) => match(e.serverId, e.tool)).map(([k]) => k);
     for (const key of doomed) this.entries.delete(key);
+    return doomed.length;
   }
 
   stats(): ResultCacheStats {

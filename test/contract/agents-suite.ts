@@ -6,7 +6,29 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 
-import type { CoordinationEnv, MakeEnv } from './coordination-env.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+
+import { coordinationTools } from '../../src/coordination/index.js';
+import { InvalidArgumentError } from '../../src/shared/errors.js';
+import type { CoordinationEnv, MakeEnv, Peer } from './coordination-env.js';
+
+/** A peer's coordinator__* tools, called as `agentId`. */
+function toolsOf(peer: Peer) {
+  const tools = coordinationTools({
+    locks: peer.locks,
+    tasks: peer.tasks,
+    agents: peer.agents,
+    state: peer.state,
+    caches: peer.caches,
+    agentId: () => 'nobody',
+    workspaceRoot: '/repo',
+    lockTtlMs: 60_000,
+  });
+  return async (name: string, args: unknown, agentId: string) => {
+    const result: CallToolResult = await tools.find((t) => t.name === name)!.handler(args, { agentId });
+    return result.structuredContent as Record<string, unknown>;
+  };
+}
 
 const MINUTE = 60_000;
 
@@ -96,6 +118,124 @@ export function runAgentContract(name: string, makeEnv: MakeEnv): void {
       assert.deepEqual(
         (await watcherB.agents.list()).map((a) => a.agentId),
         ['agent-a'],
+      );
+    });
+
+    it('register_agent sets capabilities, status and metadata that every coordinator sees', async () => {
+      const { peer, events } = await open();
+      const one = await peer();
+      const two = await peer();
+      await one.agents.register('agent-a', { name: 'cursor' });
+      const record = await one.agents.update('agent-a', {
+        capabilities: ['typescript', 'review', 'typescript'],
+        status: 'busy',
+        metadata: { model: 'm-1', tz: 'UTC' },
+      });
+      assert.deepEqual(
+        [record.capabilities, record.status, record.metadata],
+        [['typescript', 'review'], 'busy', { model: 'm-1', tz: 'UTC' }],
+      );
+      const seen = (await two.agents.list()).find((a) => a.agentId === 'agent-a');
+      assert.deepEqual(
+        [seen?.capabilities, seen?.status, seen?.metadata, seen?.clientInfo],
+        [['typescript', 'review'], 'busy', { model: 'm-1', tz: 'UTC' }, { name: 'cursor' }],
+      );
+      assert.deepEqual((await two.agents.get('agent-a'))?.status, 'busy');
+      const changed = await events.waitFor((e) => e.type === 'agent:status_changed', 'agent:status_changed');
+      assert.deepEqual(changed.data, {
+        agentId: 'agent-a',
+        status: 'busy',
+        previous: 'idle',
+        cause: 'register',
+      });
+      // Only a change of status is announced; capabilities alone or the same status are not.
+      await one.agents.update('agent-a', { capabilities: ['go'] });
+      await one.agents.update('agent-a', { status: 'busy' });
+      await one.agents.register('agent-a', { name: 'cursor' });
+      assert.deepEqual(
+        (await two.agents.get('agent-a'))?.capabilities,
+        ['go'],
+        'a re-registration keeps the profile',
+      );
+      await one.agents.update('agent-a', { status: 'away' });
+      await events.waitFor((e) => e.type === 'agent:status_changed' && e.data.status === 'away', 'away');
+      assert.deepEqual(
+        events.ofType('agent:status_changed').map((e) => e.data.status),
+        ['busy', 'away'],
+      );
+    });
+
+    it('an agent is working while it holds a task and idle once it holds none', async () => {
+      const { peer, events } = await open();
+      const one = await peer();
+      const two = await peer();
+      await one.agents.register('agent-a', { name: 'a' });
+      const status = async () => (await two.agents.get('agent-a'))?.status;
+      assert.equal(await status(), 'idle');
+      assert.ok((await one.tasks.claim('T-1', 'agent-a')).ok);
+      assert.equal(await status(), 'working', 'written by the time the claim returns');
+      assert.ok((await one.tasks.claim('T-2', 'agent-a')).ok);
+      assert.ok((await one.tasks.complete('T-1', 'agent-a')).ok);
+      assert.equal(await status(), 'working', 'T-2 is still held');
+      assert.ok((await one.tasks.release('T-2', 'agent-a')).ok);
+      assert.equal(await status(), 'idle');
+      await events.waitFor(
+        (e) => e.type === 'agent:status_changed' && e.data.status === 'idle',
+        'agent:status_changed idle',
+      );
+      assert.deepEqual(
+        events.ofType('agent:status_changed').map((e) => [e.data.previous, e.data.status, e.data.cause]),
+        [
+          ['idle', 'working', 'task'],
+          ['working', 'idle', 'task'],
+        ],
+      );
+    });
+
+    it('refuses a bad profile with an error naming the field, and keeps the old one', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      await one.agents.update('agent-a', { capabilities: ['ts'] });
+      const bad = (input: unknown, field: string) =>
+        assert.rejects(
+          one.agents.update('agent-a', input as Parameters<typeof one.agents.update>[1]),
+          (e: unknown) => e instanceof InvalidArgumentError && e.message.startsWith(`${field}:`),
+        );
+      await bad({ capabilities: ['ts', 3] }, 'capabilities.1');
+      await bad({ capabilities: Array.from({ length: 33 }, (_, i) => `c${i}`) }, 'capabilities');
+      await bad({ status: 'sleeping' }, 'status');
+      await bad({ metadata: ['not', 'an', 'object'] }, 'metadata');
+      await bad({ metadata: { blob: 'x'.repeat(20_000) } }, 'metadata');
+      assert.deepEqual((await one.agents.get('agent-a'))?.capabilities, ['ts']);
+    });
+
+    it('find_tasks without capabilities uses the ones the agent registered; list_agents shows them', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      await one.tasks.create({ taskId: 'ts', title: 'ts', capabilities: ['typescript'] }, 'lead');
+      await one.tasks.create({ taskId: 'go', title: 'go', capabilities: ['go'] }, 'lead');
+      const callOne = toolsOf(one);
+      const callTwo = toolsOf(two);
+      const registered = await callOne('register_agent', { capabilities: ['typescript'] }, 'agent-a');
+      assert.equal(registered.registered, true);
+      const ids = (body: Record<string, unknown>) =>
+        (body.tasks as Array<{ taskId: string }>).map((t) => t.taskId);
+      assert.deepEqual(ids(await callOne('find_tasks', {}, 'agent-a')), ['ts']);
+      assert.deepEqual(
+        ids(await callTwo('find_tasks', {}, 'agent-a')),
+        ['ts'],
+        'through another coordinator',
+      );
+      assert.deepEqual(ids(await callTwo('find_tasks', { capabilities: ['go'] }, 'agent-a')), ['go']);
+      const listed = await callTwo('list_agents', {}, 'agent-b');
+      assert.deepEqual(
+        (listed.agents as Array<{ agentId: string; capabilities: string[]; status: string }>).map((a) => [
+          a.agentId,
+          a.capabilities,
+          a.status,
+        ]),
+        [['agent-a', ['typescript'], 'idle']],
       );
     });
   });

@@ -86,9 +86,24 @@ describe('shared store faults', () => {
     assertUnavailable(await elapsed(() => coordination.locks.list()), 'list');
     assertUnavailable(await elapsed(() => coordination.tasks.claim('T-1', 'agent-a', ['c.ts'])), 'claim');
     assertUnavailable(await elapsed(() => coordination.tasks.list()), 'list tasks');
+    assertUnavailable(await elapsed(() => coordination.tasks.create({ title: 't' }, 'agent-a')), 'create');
+    assertUnavailable(await elapsed(() => coordination.tasks.find('agent-a', [])), 'find');
+    assertUnavailable(await elapsed(() => coordination.tasks.detectConflicts(['a.ts'], 'agent-a')), 'detect');
+    assertUnavailable(await elapsed(() => coordination.tasks.logStep('T-1', 'agent-a', 'm')), 'log_step');
+    assertUnavailable(await elapsed(() => coordination.state.set('k', 1, 'agent-a')), 'set_state');
+    assertUnavailable(await elapsed(() => coordination.state.get('k')), 'get_state');
+    assertUnavailable(await elapsed(() => coordination.state.delete('k', 'agent-a')), 'delete_state');
+    assertUnavailable(
+      await elapsed(() => coordination.agents.update('agent-a', { status: 'busy' })),
+      'register',
+    );
+    assert.equal((await coordination.agents.get('agent-a'))?.status, 'idle', 'a refused profile is not kept');
     const lockTool = coordinationTools({
       locks: coordination.locks,
       tasks: coordination.tasks,
+      agents: coordination.agents,
+      state: coordination.state,
+      caches: coordination.caches,
       agentId: () => 'agent-a',
       workspaceRoot: '/repo',
       lockTtlMs: 60_000,

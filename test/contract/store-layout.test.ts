@@ -61,6 +61,34 @@ describe('redis layout', () => {
     assert.ok((await raw.exists('mcp:lock:src/b.ts')) === 1);
   });
 
+  it('logs a task’s steps in the capped stream {mcp:tasks}:log:<id>, in the slot of mcp:tasks', async () => {
+    await coordination.tasks.create({ taskId: 'T-log', title: 'logged' }, 'lead');
+    await coordination.tasks.claim('T-log', 'agent-a');
+    await coordination.tasks.logStep('T-log', 'agent-a', 'one', { n: 1 });
+    const entries = await raw.xrange('{mcp:tasks}:log:T-log', '-', '+');
+    assert.equal(entries.length, 1);
+    const fields = Object.fromEntries(
+      entries[0]![1].reduce<string[][]>(
+        (pairs, v, i, all) => (i % 2 ? pairs : [...pairs, [v, all[i + 1]!]]),
+        [],
+      ),
+    );
+    assert.deepEqual([fields.agentId, fields.message, fields.data], ['agent-a', 'one', '{"n":1}']);
+    const task = JSON.parse((await raw.hget('mcp:tasks', 'T-log')) ?? 'null') as Record<string, unknown>;
+    assert.deepEqual([task.status, task.title, task.steps], ['claimed', 'logged', 1]);
+  });
+
+  it('stores shared state as mcp:state:<key>: the value’s JSON, expiring by PX when given a TTL', async () => {
+    await coordination.state.set('build/main', { green: true, list: [] }, 'agent-a', 60_000);
+    assert.equal(await raw.get('mcp:state:build/main'), '{"green":true,"list":[]}');
+    const pttl = await raw.pttl('mcp:state:build/main');
+    assert.ok(pttl > 59_000 && pttl <= 60_000, `pttl ${pttl}`);
+    await coordination.state.set('forever', 1, 'agent-a');
+    assert.equal(await raw.pttl('mcp:state:forever'), -1);
+    await raw.set('mcp:state:written-by-hand', '[1,"two"]');
+    assert.deepEqual((await coordination.state.get('written-by-hand'))?.value, [1, 'two']);
+  });
+
   it('keeps an agent as mcp:agent:<id> with the agent TTL, listed in the set mcp:agents', async () => {
     await coordination.agents.register('agent-a', { name: 'cursor' });
     const pttl = await raw.pttl('mcp:agent:agent-a');

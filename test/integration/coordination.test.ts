@@ -104,6 +104,57 @@ describe('coordination over a shared Redis', () => {
     assert.ok(tasks.tasks.some((t) => t.taskId === 'T-1'));
   });
 
+  test('the task board across coordinators: create, find, check, claim, log, list', async () => {
+    const created = await tool(a, 'create_task', {
+      taskId: 'B-1',
+      title: 'Write the board docs',
+      files: ['docs/board.md'],
+      capabilities: ['writing'],
+      priority: 2,
+    });
+    assert.equal(created.isError, undefined);
+    const found = sc<{ tasks: Array<{ taskId: string }> }>(
+      await tool(b, 'find_tasks', { capabilities: ['writing'] }),
+    );
+    assert.deepEqual(
+      found.tasks.map((t) => t.taskId),
+      ['B-1'],
+    );
+    assert.deepEqual(sc(await tool(b, 'detect_conflicts', { files: ['docs/board.md'] })), { conflicts: [] });
+    assert.equal((await tool(b, 'claim_task', { taskId: 'B-1' })).isError, undefined);
+    assert.deepEqual(sc(await tool(a, 'detect_conflicts', { files: ['./docs/board.md'] })), {
+      conflicts: [{ file: 'docs/board.md', holder: 'agent-b', kind: 'task', taskId: 'B-1' }],
+    });
+    assert.equal((await tool(b, 'log_step', { taskId: 'B-1', message: 'outlined' })).isError, undefined);
+    const listed = sc<{ tasks: Array<{ taskId: string; holder: string; steps: number; files: string[] }> }>(
+      await tool(a, 'list_tasks', { status: 'claimed' }),
+    );
+    const task = listed.tasks.find((t) => t.taskId === 'B-1');
+    assert.deepEqual([task?.holder, task?.steps, task?.files], ['agent-b', 1, ['docs/board.md']]);
+    assert.equal((await tool(b, 'complete_task', { taskId: 'B-1' })).isError, undefined);
+  });
+
+  test('agents: a profile set through one coordinator is listed by the other, status following claims', async () => {
+    const registered = await tool(a, 'register_agent', {
+      capabilities: ['docs'],
+      metadata: { team: 'core' },
+    });
+    assert.equal(registered.isError, undefined);
+    const agentA = async () =>
+      sc<{ agents: Array<{ agentId: string; capabilities: string[]; status: string; metadata: object }> }>(
+        await tool(b, 'list_agents', {}),
+      ).agents.find((x) => x.agentId === 'agent-a');
+    assert.deepEqual(await agentA().then((x) => [x?.capabilities, x?.status, x?.metadata]), [
+      ['docs'],
+      'idle',
+      { team: 'core' },
+    ]);
+    assert.equal((await tool(a, 'claim_task', { taskId: 'A-1' })).isError, undefined);
+    assert.equal((await agentA())?.status, 'working');
+    assert.equal((await tool(a, 'release_task', { taskId: 'A-1' })).isError, undefined);
+    assert.equal((await agentA())?.status, 'idle');
+  });
+
   test('each coordinator sees the servers of every coordinator, marked by owner; health shows Redis', async () => {
     const servers = await waitFor(
       async () => {

@@ -36,6 +36,10 @@ export class MemoryAgentBackend implements AgentBackend {
       .sort((a, b) => a.agentId.localeCompare(b.agentId));
   }
 
+  async get(agentId: string): Promise<AgentRecord | undefined> {
+    return this.live(agentId);
+  }
+
   private live(agentId: string): AgentRecord | undefined {
     const entry = this.alive.get(agentId);
     if (!entry) return undefined;

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 
 import { LuaScript, parseJson, storeCall } from '../locks/redis-store.js';
-import type { AgentBackend, AgentRecord } from './types.js';
+import { normalizeAgent, type AgentBackend, type AgentRecord } from './types.js';
 
 // KEYS: agent key, set. ARGV: record JSON, ttlMs, id. Returns 1 when the key was absent.
 const HEARTBEAT = new LuaScript(`
@@ -81,9 +81,14 @@ export class RedisAgentBackend implements AgentBackend {
       if (ids.length === 0) return [];
       const values = await this.redis.mget(...ids.map((id) => this.keyPrefix + id));
       return values
-        .map((json) => parseJson<AgentRecord>(json))
+        .map((json) => normalizeAgent(parseJson<AgentRecord>(json) ?? {}))
         .filter((record): record is AgentRecord => record !== undefined)
         .sort((a, b) => a.agentId.localeCompare(b.agentId));
     });
+  }
+
+  async get(agentId: string): Promise<AgentRecord | undefined> {
+    const json = await storeCall(this.redis, () => this.redis.get(this.keyPrefix + agentId));
+    return normalizeAgent(parseJson<AgentRecord>(json) ?? {});
   }
 }

@@ -5,7 +5,18 @@
  */
 export type ClientInfo = Record<string, unknown> & { name?: string; version?: string };
 
-export interface AgentRecord {
+/** `working` while the agent holds a task (set by its claims), `idle` after; the rest by hand. */
+export const AGENT_STATUSES = ['idle', 'working', 'busy', 'away'] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/** What register_agent sets. */
+export interface AgentProfile {
+  capabilities: string[];
+  status: AgentStatus;
+  metadata: Record<string, unknown>;
+}
+
+export interface AgentRecord extends AgentProfile {
   agentId: string;
   clientInfo: ClientInfo;
   /** The coordinator (instance id) that registered it. */
@@ -29,4 +40,26 @@ export interface AgentBackend {
   claimExpired(agentId: string): Promise<boolean>;
   /** Live agents. */
   list(): Promise<AgentRecord[]>;
+  /** One live agent. */
+  get(agentId: string): Promise<AgentRecord | undefined>;
+}
+
+export const DEFAULT_PROFILE: AgentProfile = { capabilities: [], status: 'idle', metadata: {} };
+
+/** A stored record, with the profile fields a record of an older coordinator lacks. */
+export function normalizeAgent(raw: Partial<AgentRecord>): AgentRecord | undefined {
+  if (typeof raw !== 'object' || raw === null || typeof raw.agentId !== 'string') return undefined;
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  return {
+    ...raw,
+    agentId: raw.agentId,
+    clientInfo: isObject(raw.clientInfo) ? raw.clientInfo : {},
+    source: String(raw.source ?? ''),
+    registeredAt: String(raw.registeredAt ?? ''),
+    lastSeen: String(raw.lastSeen ?? ''),
+    capabilities: Array.isArray(raw.capabilities) ? raw.capabilities.map(String) : [],
+    status: AGENT_STATUSES.includes(raw.status as AgentStatus) ? (raw.status as AgentStatus) : 'idle',
+    metadata: isObject(raw.metadata) ? raw.metadata : {},
+  };
 }

@@ -63,6 +63,15 @@ export class MemoryLockBackend implements LockBackend {
     return this.live(file);
   }
 
+  async getMany(files: readonly string[]): Promise<Map<string, LockRecord>> {
+    const out = new Map<string, LockRecord>();
+    for (const file of files) {
+      const record = this.live(file);
+      if (record) out.set(file, record);
+    }
+    return out;
+  }
+
   async list(): Promise<LockRecord[]> {
     const out: LockRecord[] = [];
     for (const file of [...this.entries.keys()]) {

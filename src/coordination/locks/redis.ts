@@ -110,6 +110,18 @@ export class RedisLockBackend implements LockBackend {
     return json === null ? undefined : parseRecord(json, file);
   }
 
+  async getMany(files: readonly string[]): Promise<Map<string, LockRecord>> {
+    const out = new Map<string, LockRecord>();
+    if (files.length === 0) return out;
+    const values = await storeCall(this.redis, () =>
+      this.redis.mget(...files.map((f) => this.keyPrefix + f)),
+    );
+    values.forEach((json, i) => {
+      if (json !== null) out.set(files[i]!, parseRecord(json, files[i]!));
+    });
+    return out;
+  }
+
   async list(): Promise<LockRecord[]> {
     return storeCall(this.redis, async () => {
       const keys: string[] = [];

@@ -63,6 +63,10 @@ export class Locks {
     return this.backend.get(file);
   }
 
+  getMany(files: readonly string[]): Promise<Map<string, LockRecord>> {
+    return this.backend.getMany([...new Set(files)]);
+  }
+
   list(): Promise<LockRecord[]> {
     return this.backend.list();
   }

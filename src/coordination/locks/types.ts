@@ -50,6 +50,8 @@ export interface LockBackend {
   /** Only the holder extends; undefined when the lock is gone or held by someone else. */
   extend(file: string, agentId: string, ttlMs: number): Promise<LockRecord | undefined>;
   get(file: string): Promise<LockRecord | undefined>;
+  /** The live locks among `files` (one round trip), keyed by file. */
+  getMany(files: readonly string[]): Promise<Map<string, LockRecord>>;
   list(): Promise<LockRecord[]>;
 }
 

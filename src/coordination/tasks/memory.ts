@@ -5,34 +5,80 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { LIMITS } from '../limits.js';
 import type { MemoryLockBackend } from '../locks/memory.js';
 import type { LockRecord } from '../locks/types.js';
 import {
   lockReasonFor,
   type ClaimedLock,
   type ClaimResult,
+  type CreateResult,
   type FinishResult,
+  type LogStepResult,
   type TaskBackend,
   type TaskRecord,
+  type TaskSpec,
   type TaskStatus,
+  type TaskStep,
 } from './types.js';
+import { byTaskId } from './board.js';
 
 export class MemoryTaskBackend implements TaskBackend {
   private readonly tasks = new Map<string, TaskRecord>();
+  private readonly logs = new Map<string, TaskStep[]>();
+  private lastStepMs = 0;
+  private stepSeq = 0;
 
-  constructor(private readonly locks: MemoryLockBackend) {}
+  constructor(
+    private readonly locks: MemoryLockBackend,
+    private readonly stepsKept: number = LIMITS.stepsKept,
+  ) {}
+
+  async create(spec: TaskSpec, agentId: string): Promise<CreateResult> {
+    const current = this.tasks.get(spec.taskId);
+    if (current) {
+      return {
+        ok: false,
+        taskId: spec.taskId,
+        reason: 'exists',
+        status: current.status,
+        holder: current.agentId,
+      };
+    }
+    const dependency = spec.dependsOn.find((id) => !this.tasks.has(id));
+    if (dependency !== undefined) {
+      return { ok: false, taskId: spec.taskId, reason: 'unknown_dependency', dependency };
+    }
+    const now = this.nowIso();
+    const task: TaskRecord = {
+      ...spec,
+      status: 'open',
+      agentId: '',
+      createdBy: agentId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (task.description === undefined) delete task.description;
+    this.tasks.set(spec.taskId, task);
+    return { ok: true, task };
+  }
 
   async claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult> {
     const current = this.tasks.get(taskId);
     if (
       current &&
       current.status !== 'released' &&
+      current.status !== 'open' &&
       !(current.status === 'claimed' && current.agentId === agentId)
     ) {
       return { ok: false, conflict: 'task', taskId, holder: current.agentId, status: current.status };
     }
+    for (const dependency of current?.dependsOn ?? []) {
+      const status = this.tasks.get(dependency)?.status ?? 'missing';
+      if (status !== 'completed') return { ok: false, conflict: 'dependency', taskId, dependency, status };
+    }
     const reclaimed = current?.status === 'claimed';
-    const all = unique([...(reclaimed ? current.files : []), ...files]);
+    const all = unique([...(current?.files ?? []), ...files]);
     for (const file of all) {
       const lock = this.locks.live(file);
       if (lock && lock.holder !== agentId) {
@@ -61,16 +107,58 @@ export class MemoryTaskBackend implements TaskBackend {
       };
       return { lock: this.locks.put(record, ttlMs), extended: existing !== undefined };
     });
+    const { completedAt: _done, result: _result, ...kept } = current ?? { taskId };
     const task: TaskRecord = {
+      ...kept,
       taskId,
       status: 'claimed',
       agentId,
       files: all,
-      claimedAt: reclaimed ? current.claimedAt : now,
+      claimedAt: reclaimed && current.claimedAt !== undefined ? current.claimedAt : now,
       updatedAt: now,
     };
     this.tasks.set(taskId, task);
     return { ok: true, task, locks, reclaimed };
+  }
+
+  async logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult> {
+    const current = this.tasks.get(taskId);
+    if (!current) return { ok: false, taskId, reason: 'not_found' };
+    if (current.status !== 'claimed') {
+      return { ok: false, taskId, reason: 'not_claimed', holder: current.agentId, status: current.status };
+    }
+    if (current.agentId !== agentId) {
+      return { ok: false, taskId, reason: 'not_claimer', holder: current.agentId, status: current.status };
+    }
+    const nowMs = this.locks.clock.now();
+    // Stream-style ids, increasing like XADD's: `<ms>-<seq>`.
+    this.stepSeq = nowMs > this.lastStepMs ? 0 : this.stepSeq + 1;
+    this.lastStepMs = Math.max(nowMs, this.lastStepMs);
+    const at = new Date(nowMs).toISOString();
+    const step: TaskStep = {
+      id: `${this.lastStepMs}-${this.stepSeq}`,
+      taskId,
+      agentId,
+      message,
+      ...(data !== undefined ? { data: structuredClone(data) } : {}),
+      at,
+    };
+    const log = this.logs.get(taskId) ?? [];
+    log.push(step);
+    if (log.length > this.stepsKept) log.splice(0, log.length - this.stepsKept);
+    this.logs.set(taskId, log);
+    const task: TaskRecord = { ...current, steps: (current.steps ?? 0) + 1, updatedAt: at };
+    this.tasks.set(taskId, task);
+    return { ok: true, step, task };
+  }
+
+  async steps(taskId: string, limit: number): Promise<TaskStep[]> {
+    const log = this.logs.get(taskId) ?? [];
+    return limit <= 0 ? [] : log.slice(-limit);
+  }
+
+  private nowIso(): string {
+    return new Date(this.locks.clock.now()).toISOString();
   }
 
   async finish(
@@ -103,7 +191,7 @@ export class MemoryTaskBackend implements TaskBackend {
   async list(status?: TaskStatus): Promise<TaskRecord[]> {
     return [...this.tasks.values()]
       .filter((task) => status === undefined || task.status === status)
-      .sort((a, b) => a.taskId.localeCompare(b.taskId));
+      .sort(byTaskId);
   }
 
   private close(current: TaskRecord, status: 'completed' | 'released', result?: unknown) {
@@ -122,12 +210,10 @@ export class MemoryTaskBackend implements TaskBackend {
         releasedLocks.push(lock);
       }
     }
+    const { completedAt: _done, result: _result, ...kept } = current;
     const task: TaskRecord = {
-      taskId: current.taskId,
+      ...kept,
       status,
-      agentId: current.agentId,
-      files: current.files,
-      claimedAt: current.claimedAt,
       updatedAt: now,
       ...(status === 'completed' ? { completedAt: now } : {}),
       ...(status === 'completed' && result !== undefined ? { result } : {}),

@@ -7,12 +7,35 @@
  * of the TTL. If the coordinator dies, renewals stop and the locks expire; the agent's tasks are
  * then released by whoever notices the agent is gone (see ../agents).
  */
+import { randomUUID } from 'node:crypto';
+
 import { InvalidArgumentError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/logger.js';
+import { assertJsonBytes, LIMITS } from '../limits.js';
 import type { Locks, UnlockCause } from '../locks/service.js';
 import type { LockRecord } from '../locks/types.js';
 import { systemClock, type Clock, type EventBus } from '../types.js';
-import type { ClaimResult, FinishResult, TaskBackend, TaskRecord, TaskStatus } from './types.js';
+import { parseArgs } from '../validate.js';
+import { candidateTasks, taskSpecSchema, type TaskSpecInput } from './board.js';
+import type {
+  ClaimResult,
+  CreateResult,
+  FinishResult,
+  LogStepResult,
+  TaskBackend,
+  TaskRecord,
+  TaskStatus,
+  TaskStep,
+} from './types.js';
+
+/** A file someone else holds, as detect_conflicts reports it. */
+export interface FileConflict {
+  file: string;
+  holder: string;
+  /** `task`: locked by a task claim (`taskId` names it); `lock`: by lock_file. */
+  kind: 'lock' | 'task';
+  taskId?: string;
+}
 
 /**
  * Largest task result stored (its JSON): a result is a summary for the next agent, and every
@@ -40,6 +63,7 @@ export class Tasks {
   private readonly held = new Map<string, string>();
   private cancelRenewal: (() => void) | undefined;
   private closed = false;
+  private holdingsListeners: Array<(agentId: string, holds: boolean) => Promise<void>> = [];
 
   constructor(options: TasksOptions) {
     this.backend = options.backend;
@@ -48,6 +72,141 @@ export class Tasks {
     this.lockTtlMs = options.lockTtlMs;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child('tasks');
+  }
+
+  /**
+   * Told after each claim (holds: true) and each completion or release (holds: whether the agent
+   * still holds a task claimed through this coordinator). Awaited, so a claim returns with the
+   * agent's status already following it; a listener's failure is logged, never the claim's.
+   */
+  onHoldingsChanged(listener: (agentId: string, holds: boolean) => Promise<void>): void {
+    this.holdingsListeners.push(listener);
+  }
+
+  private async holdingsChanged(agentId: string): Promise<void> {
+    const holds = [...this.held.values()].includes(agentId);
+    for (const listener of this.holdingsListeners) {
+      await listener(agentId, holds).catch((error: unknown) =>
+        this.logger.debug('holdings listener failed', { agentId, error }),
+      );
+    }
+  }
+
+  /** Put an open task on the board (`task:created`). Unknown or self dependencies are bad input. */
+  async create(input: TaskSpecInput, agentId: string): Promise<CreateResult> {
+    const parsed = parseArgs(taskSpecSchema, input);
+    const spec = {
+      taskId: parsed.taskId ?? randomUUID(),
+      title: parsed.title,
+      ...(parsed.description !== undefined ? { description: parsed.description } : {}),
+      files: unique(parsed.files ?? []),
+      capabilities: unique(parsed.capabilities ?? []),
+      priority: parsed.priority ?? 0,
+      dependsOn: unique(parsed.dependsOn ?? []),
+    };
+    assertTaskId(spec.taskId);
+    if (spec.dependsOn.includes(spec.taskId)) {
+      throw new InvalidArgumentError(
+        `dependsOn: task ${JSON.stringify(spec.taskId)} cannot depend on itself`,
+      );
+    }
+    // Dependencies must exist already and a task id is never reused, so no cycle can form.
+    const result = await this.backend.create(spec, agentId);
+    if (!result.ok && result.reason === 'unknown_dependency') {
+      throw new InvalidArgumentError(
+        `dependsOn: no task ${JSON.stringify(result.dependency)} exists (create it first)`,
+      );
+    }
+    if (result.ok) {
+      const { task } = result;
+      this.bus.publish({
+        type: 'task:created',
+        agentId,
+        data: {
+          taskId: task.taskId,
+          title: task.title,
+          files: task.files,
+          capabilities: task.capabilities,
+          priority: task.priority,
+          dependsOn: task.dependsOn,
+          createdAt: task.createdAt,
+        },
+      });
+    }
+    return result;
+  }
+
+  /**
+   * The open tasks `agentId` may claim now (see candidateTasks), best first, at most `limit`:
+   * the candidates' files are checked against the live locks in batches, best first.
+   */
+  async find(agentId: string, capabilities: readonly string[], limit: number = 10): Promise<TaskRecord[]> {
+    const candidates = candidateTasks(await this.backend.list(), agentId, capabilities);
+    const found: TaskRecord[] = [];
+    const batch = Math.max(limit, 32);
+    for (let at = 0; at < candidates.length && found.length < limit; at += batch) {
+      const slice = candidates.slice(at, at + batch);
+      const locks = await this.locks.getMany(slice.flatMap((t) => t.files));
+      for (const task of slice) {
+        if (found.length >= limit) break;
+        if (task.files.every((f) => (locks.get(f)?.holder ?? agentId) === agentId)) found.push(task);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Files of `files` that someone other than `agentId` holds, in the order given. Only locks
+   * count — what a claim or lock_file would be refused on — so the answer predicts theirs.
+   */
+  async detectConflicts(files: readonly string[], agentId: string): Promise<FileConflict[]> {
+    const wanted = unique([...files]);
+    const locks = await this.locks.getMany(wanted);
+    const conflicts: FileConflict[] = [];
+    for (const file of wanted) {
+      const lock = locks.get(file);
+      if (!lock || lock.holder === agentId) continue;
+      conflicts.push({
+        file,
+        holder: lock.holder,
+        kind: lock.taskId !== undefined ? 'task' : 'lock',
+        ...(lock.taskId !== undefined ? { taskId: lock.taskId } : {}),
+      });
+    }
+    return conflicts;
+  }
+
+  /** Append a step to the log of a task `agentId` holds (`task:progress`). */
+  async logStep(taskId: string, agentId: string, message: string, data?: unknown): Promise<LogStepResult> {
+    assertTaskId(taskId);
+    if (typeof message !== 'string' || message.trim() === '' || message.length > LIMITS.stepMessage) {
+      throw new InvalidArgumentError(`message: expected 1 to ${LIMITS.stepMessage} characters`);
+    }
+    assertJsonBytes('data', data, LIMITS.stepDataBytes);
+    const result = await this.backend.logStep(taskId, agentId, message, data);
+    if (result.ok) {
+      const { step, task } = result;
+      this.bus.publish({
+        type: 'task:progress',
+        agentId,
+        data: {
+          taskId,
+          agentId,
+          message,
+          step: task.steps ?? 0,
+          stepId: step.id,
+          ...(step.data !== undefined ? { data: step.data } : {}),
+          at: step.at,
+        },
+      });
+    }
+    return result;
+  }
+
+  /** The last `limit` steps of a task's log, oldest first. */
+  steps(taskId: string, limit: number = 100): Promise<TaskStep[]> {
+    assertTaskId(taskId);
+    return this.backend.steps(taskId, limit);
   }
 
   async claim(taskId: string, agentId: string, files: string[] = []): Promise<ClaimResult> {
@@ -66,6 +225,7 @@ export class Tasks {
     }
     this.held.set(taskId, agentId);
     this.scheduleRenewal();
+    await this.holdingsChanged(agentId);
     return result;
   }
 
@@ -79,14 +239,20 @@ export class Tasks {
       );
     }
     const outcome = await this.backend.finish(taskId, agentId, 'completed', result);
-    if (outcome.ok) this.announceClosed(outcome.task, outcome.releasedLocks, 'task_completed');
+    if (outcome.ok) {
+      this.announceClosed(outcome.task, outcome.releasedLocks, 'task_completed');
+      await this.holdingsChanged(agentId);
+    }
     return outcome;
   }
 
   async release(taskId: string, agentId: string): Promise<FinishResult> {
     assertTaskId(taskId);
     const outcome = await this.backend.finish(taskId, agentId, 'released');
-    if (outcome.ok) this.announceClosed(outcome.task, outcome.releasedLocks, 'task_released');
+    if (outcome.ok) {
+      this.announceClosed(outcome.task, outcome.releasedLocks, 'task_released');
+      await this.holdingsChanged(agentId);
+    }
     return outcome;
   }
 
@@ -166,4 +332,11 @@ function assertTaskId(taskId: string): void {
   if (typeof taskId !== 'string' || taskId.trim() === '') {
     throw new InvalidArgumentError('taskId: expected a non-empty string');
   }
+  if (taskId.length > LIMITS.taskId) {
+    throw new InvalidArgumentError(`taskId: at most ${LIMITS.taskId} characters`);
+  }
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
 }

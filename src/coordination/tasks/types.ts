@@ -1,26 +1,71 @@
 /**
  * Tasks: one agent holds a task at a time, and claiming it locks all of its files or none.
- * Backends (memory, Redis) do the claim as one atomic step; `Tasks` (service.ts) adds events and
- * keeps the file locks of held tasks alive.
+ * A task is either created on the board first (`open`, with a title, files, required
+ * capabilities, a priority and dependencies) or comes to exist by being claimed.
+ * Backends (memory, Redis) do each change as one atomic step; `Tasks` (service.ts) adds events
+ * and keeps the file locks of held tasks alive.
  */
 import type { LockRecord } from '../locks/types.js';
 
-export const TASK_STATUSES = ['claimed', 'completed', 'released'] as const;
+export const TASK_STATUSES = ['open', 'claimed', 'completed', 'released'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export interface TaskRecord {
   taskId: string;
   status: TaskStatus;
-  /** The claimer (while claimed) or the last one to hold it. */
+  /** The claimer (while claimed) or the last one to hold it; '' for a task never claimed. */
   agentId: string;
-  /** Normalized paths locked with the task. */
+  /** Normalized paths: declared at creation, locked with the task while it is claimed. */
   files: string[];
-  /** ISO-8601. */
-  claimedAt: string;
+  /** ISO-8601; absent while the task was never claimed. */
+  claimedAt?: string;
   updatedAt: string;
   completedAt?: string;
   result?: unknown;
+  // Board fields: set by create_task (a task that only ever was claimed has none of them).
+  title?: string;
+  description?: string;
+  /** Capabilities an agent needs to take it. */
+  capabilities?: string[];
+  /** Higher first; 0 when not given. */
+  priority?: number;
+  /** Tasks that must be completed before this one may be claimed. */
+  dependsOn?: string[];
+  createdAt?: string;
+  createdBy?: string;
+  /** Steps logged so far (the log itself keeps the last LIMITS.stepsKept). */
+  steps?: number;
 }
+
+/** What create_task stores: everything but the status and the times. */
+export interface TaskSpec {
+  taskId: string;
+  title: string;
+  description?: string;
+  files: string[];
+  capabilities: string[];
+  priority: number;
+  dependsOn: string[];
+}
+
+export type CreateResult =
+  | { ok: true; task: TaskRecord }
+  | { ok: false; taskId: string; reason: 'exists'; status: TaskStatus; holder: string }
+  | { ok: false; taskId: string; reason: 'unknown_dependency'; dependency: string };
+
+/** One entry of a task's log. */
+export interface TaskStep {
+  /** The log entry id (the Redis stream id): increasing within a task. */
+  id: string;
+  taskId: string;
+  agentId: string;
+  message: string;
+  data?: unknown;
+  /** ISO-8601. */
+  at: string;
+}
+
+export type LogStepResult = { ok: true; step: TaskStep; task: TaskRecord } | FinishRefusal;
 
 export interface ClaimedLock {
   lock: LockRecord;
@@ -38,6 +83,14 @@ export type ClaimConflict =
       holder: string;
       reason?: string;
       expiresAt: string;
+    }
+  | {
+      ok: false;
+      conflict: 'dependency';
+      taskId: string;
+      /** The first dependency that is not completed. */
+      dependency: string;
+      status: TaskStatus | 'missing';
     };
 
 export type ClaimResult =
@@ -60,9 +113,12 @@ export type FinishRefusal = {
 export type FinishResult = { ok: true; task: TaskRecord; releasedLocks: LockRecord[] } | FinishRefusal;
 
 export interface TaskBackend {
+  /** Put a new open task on the board; refused when the id exists or a dependency does not. */
+  create(spec: TaskSpec, agentId: string): Promise<CreateResult>;
   /**
-   * Claim `taskId` for `agentId` and lock every file (the union with the files of the task, when
-   * the agent already holds it) for `ttlMs` — all or nothing. A completed task is not claimable.
+   * Claim `taskId` for `agentId` and lock every file (the union with the task's own files) for
+   * `ttlMs` — all or nothing. A completed task, or one with a dependency not yet completed, is not
+   * claimable.
    */
   claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult>;
   /** Only the claimer: mark completed or released and release the task's locks it still holds. */
@@ -76,6 +132,10 @@ export interface TaskBackend {
   releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>>;
   get(taskId: string): Promise<TaskRecord | undefined>;
   list(status?: TaskStatus): Promise<TaskRecord[]>;
+  /** Only the claimer, while claimed: append to the task's log and count the step. */
+  logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult>;
+  /** The last `limit` steps of a task's log, oldest first. */
+  steps(taskId: string, limit: number): Promise<TaskStep[]>;
 }
 
 export function lockReasonFor(taskId: string): string {

@@ -27,6 +27,7 @@ class FlakyAgents implements AgentBackend {
   expired: AgentBackend['expired'] = () => this.gate(() => this.inner.expired());
   claimExpired: AgentBackend['claimExpired'] = (id) => this.gate(() => this.inner.claimExpired(id));
   list: AgentBackend['list'] = () => this.gate(() => this.inner.list());
+  get: AgentBackend['get'] = (id) => this.gate(() => this.inner.get(id));
 }
 
 function setup() {

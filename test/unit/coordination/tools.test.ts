@@ -53,6 +53,9 @@ describe('coordination tools', () => {
     const list = coordinationTools({
       locks: coordination.locks,
       tasks: coordination.tasks,
+      agents: coordination.agents,
+      state: coordination.state,
+      caches: coordination.caches,
       agentId: () => agent,
       workspaceRoot: ROOT,
       lockTtlMs: coordination.lockTtlMs,
@@ -61,10 +64,28 @@ describe('coordination tools', () => {
   });
   afterEach(() => coordination.close());
 
-  it('offers the seven tools with JSON Schemas generated from their validators', () => {
+  it('offers the lock, task and board tools with JSON Schemas generated from their validators', () => {
     assert.deepEqual(
       [...tools.keys()],
-      ['lock_file', 'unlock_file', 'list_locks', 'claim_task', 'complete_task', 'release_task', 'list_tasks'],
+      [
+        'lock_file',
+        'unlock_file',
+        'list_locks',
+        'claim_task',
+        'complete_task',
+        'release_task',
+        'list_tasks',
+        'create_task',
+        'find_tasks',
+        'detect_conflicts',
+        'log_step',
+        'register_agent',
+        'list_agents',
+        'set_state',
+        'get_state',
+        'delete_state',
+        'invalidate_cache',
+      ],
     );
     const lock = tools.get('lock_file')!;
     assert.equal(lock.inputSchema.type, 'object');
@@ -72,6 +93,7 @@ describe('coordination tools', () => {
     assert.deepEqual(Object.keys(lock.inputSchema.properties ?? {}), ['file', 'reason', 'ttlMs']);
     assert.equal('$schema' in lock.inputSchema, false);
     assert.deepEqual((tools.get('list_tasks')!.inputSchema.properties?.status as { enum: string[] }).enum, [
+      'open',
       'claimed',
       'completed',
       'released',
@@ -191,7 +213,7 @@ describe('coordination tools', () => {
     await rejectsNaming(call('lock_file', { file: 'a.ts', ttlMs: -5 }), 'ttlMs');
     await rejectsNaming(call('lock_file', { file: 'a.ts', ttlMs: 'soon' }), 'ttlMs');
     await rejectsNaming(call('claim_task', { taskId: 'T', files: ['a.ts', 7] }), 'files.1');
-    await rejectsNaming(call('list_tasks', { status: 'open' }), 'status');
+    await rejectsNaming(call('list_tasks', { status: 'pending' }), 'status');
     await rejectsNaming(call('unlock_file', 'a.ts'), 'arguments');
     await rejectsNaming(call('lock_file', { file: '../outside.ts' }), 'file');
     assert.deepEqual(body(await call('list_locks', {})).locks, []);
@@ -234,5 +256,120 @@ describe('coordination tools', () => {
     assert.equal(listed.truncated.shown, listed.tasks.length);
     assert.ok(listed.tasks.length > 0 && listed.tasks.length < 40);
     assert.match(listed.truncated.note, /only the first \d+ of 40 tasks fit in one result/);
+  });
+
+  it('runs the board: create, find, check files, claim, log steps, list with holder and steps', async () => {
+    agent = 'lead';
+    const created = body(
+      await call('create_task', {
+        taskId: 'B-1',
+        title: 'Refactor the parser',
+        files: ['./src/x/../parser.ts'],
+        capabilities: ['typescript'],
+        priority: 3,
+      }),
+    );
+    assert.equal(created.created, true);
+    assert.deepEqual((created.task as { files: string[] }).files, ['src/parser.ts']);
+    const dup = await call('create_task', { taskId: 'B-1', title: 'again' });
+    assert.equal(dup.isError, true);
+    assert.equal(body(dup).reason, 'exists');
+
+    agent = 'agent-a';
+    assert.deepEqual(body(await call('find_tasks', {})).tasks, [], 'no capabilities: nothing fits');
+    const found = body(await call('find_tasks', { capabilities: ['typescript'] }));
+    assert.deepEqual(
+      (found.tasks as Array<{ taskId: string; holder: unknown; steps: number }>).map((t) => [
+        t.taskId,
+        t.holder,
+        t.steps,
+      ]),
+      [['B-1', null, 0]],
+    );
+    assert.deepEqual(found.capabilities, ['typescript']);
+    assert.deepEqual(body(await call('detect_conflicts', { files: [`${ROOT}/src/parser.ts`] })), {
+      conflicts: [],
+    });
+    assert.equal(body(await call('claim_task', { taskId: 'B-1' })).claimed, true);
+    const logged = body(
+      await call('log_step', { taskId: 'B-1', message: 'split the lexer', data: { n: 1 } }),
+    );
+    assert.equal(logged.logged, true);
+    assert.equal(logged.steps, 1);
+    assert.equal((logged.step as { message: string }).message, 'split the lexer');
+
+    agent = 'agent-b';
+    assert.deepEqual(body(await call('detect_conflicts', { files: ['src/parser.ts', 'other.ts'] })), {
+      conflicts: [{ file: 'src/parser.ts', holder: 'agent-a', kind: 'task', taskId: 'B-1' }],
+    });
+    const notMine = await call('log_step', { taskId: 'B-1', message: 'me too' });
+    assert.equal(notMine.isError, true);
+    assert.deepEqual(body(notMine), {
+      logged: false,
+      taskId: 'B-1',
+      reason: 'not_claimer',
+      holder: 'agent-a',
+      status: 'claimed',
+      error: 'the task is claimed by another agent',
+    });
+    const listed = body(await call('list_tasks', { status: 'claimed' })) as {
+      tasks: Array<Record<string, unknown>>;
+    };
+    assert.deepEqual(
+      listed.tasks.map((t) => [t.taskId, t.status, t.holder, t.files, t.steps, t.title]),
+      [['B-1', 'claimed', 'agent-a', ['src/parser.ts'], 1, 'Refactor the parser']],
+    );
+  });
+
+  it('caps every board argument with an error naming the field', async () => {
+    await rejectsNaming(call('create_task', {}), 'title');
+    await rejectsNaming(call('create_task', { title: 'x'.repeat(201) }), 'title');
+    await rejectsNaming(call('create_task', { title: 't', capabilities: [1] }), 'capabilities.0');
+    await rejectsNaming(
+      call('create_task', { title: 't', capabilities: Array(33).fill('c') }),
+      'capabilities',
+    );
+    await rejectsNaming(call('create_task', { title: 't', files: ['../out.ts'] }), 'file');
+    await rejectsNaming(call('create_task', { title: 't', dependsOn: ['missing'] }), 'dependsOn');
+    await rejectsNaming(call('find_tasks', { limit: 0 }), 'limit');
+    await rejectsNaming(call('find_tasks', { limit: 101 }), 'limit');
+    await rejectsNaming(call('detect_conflicts', { files: [] }), 'files');
+    await rejectsNaming(call('detect_conflicts', { files: Array(1_001).fill('a.ts') }), 'files');
+    await rejectsNaming(call('log_step', { taskId: 'T', message: '' }), 'message');
+    await rejectsNaming(call('log_step', { taskId: 'T', message: 'm'.repeat(2_001) }), 'message');
+    await call('claim_task', { taskId: 'T' });
+    await rejectsNaming(call('log_step', { taskId: 'T', message: 'm', data: 'd'.repeat(20_000) }), 'data');
+  });
+
+  it('shares state: set with a TTL, get, delete; a value over the cap names the field', async () => {
+    const set = body(await call('set_state', { key: 'build/main', value: { green: true }, ttlMs: 60_000 }));
+    assert.deepEqual(
+      [set.set, set.key, set.created, typeof set.expiresAt],
+      [true, 'build/main', true, 'string'],
+    );
+    agent = 'agent-b';
+    assert.deepEqual(body(await call('get_state', { key: 'build/main' })), {
+      key: 'build/main',
+      found: true,
+      value: { green: true },
+      expiresAt: set.expiresAt,
+    });
+    assert.deepEqual(body(await call('delete_state', { key: 'build/main' })), {
+      key: 'build/main',
+      deleted: true,
+    });
+    assert.deepEqual(body(await call('get_state', { key: 'build/main' })), {
+      key: 'build/main',
+      found: false,
+    });
+    await rejectsNaming(call('set_state', { key: 'k', value: 'x'.repeat(70_000) }), 'value');
+    await rejectsNaming(call('set_state', { key: 'bad key', value: 1 }), 'key');
+    await rejectsNaming(call('set_state', { key: 'k', value: 1, ttlMs: 0 }), 'ttlMs');
+    await rejectsNaming(call('invalidate_cache', { pattern: '[x]' }), 'pattern');
+    assert.deepEqual(body(await call('invalidate_cache', { pattern: 'memory__*', reason: 'rewrote' })), {
+      invalidated: true,
+      pattern: 'memory__*',
+      droppedHere: 0,
+    });
   });
 });

@@ -1,0 +1,303 @@
+/**
+ * What every task backend owes the task board: created tasks with their fields, find (dependencies,
+ * capabilities, files held by others, best first), dependencies enforced by claims,
+ * detect_conflicts, and each task's log — checked through the Tasks service.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+
+import type { Tasks } from '../../src/coordination/tasks/service.js';
+import { LIMITS } from '../../src/coordination/limits.js';
+import { InvalidArgumentError } from '../../src/shared/errors.js';
+import type { CoordinationEnv, MakeEnv } from './coordination-env.js';
+
+const MINUTE = 60_000;
+
+const ids = async (tasks: Tasks, agentId: string, capabilities: string[] = [], limit?: number) =>
+  (await tasks.find(agentId, capabilities, limit)).map((t) => t.taskId);
+
+export function runBoardContract(name: string, makeEnv: MakeEnv): void {
+  describe(`task board contract: ${name}`, () => {
+    let env: CoordinationEnv | undefined;
+    const open = async () => (env = await makeEnv());
+    afterEach(async () => {
+      await env?.cleanup();
+      env = undefined;
+    });
+
+    it('creates an open task with its fields, announces it, and refuses the same id twice', async () => {
+      const { peer, events } = await open();
+      const one = await peer();
+      const two = await peer();
+      const created = await one.tasks.create(
+        {
+          taskId: 'T-1',
+          title: 'Fix the parser',
+          description: 'Ünïcode and "quotes" survive',
+          files: ['src/p.ts', 'src/p.ts', 'test/p.ts'],
+          capabilities: ['ts'],
+          priority: 5,
+          dependsOn: [],
+        },
+        'lead',
+      );
+      assert.ok(created.ok);
+      const expected = {
+        taskId: 'T-1',
+        status: 'open',
+        title: 'Fix the parser',
+        description: 'Ünïcode and "quotes" survive',
+        files: ['src/p.ts', 'test/p.ts'],
+        capabilities: ['ts'],
+        priority: 5,
+        dependsOn: [],
+        createdBy: 'lead',
+      };
+      const pick = (t: object) =>
+        Object.fromEntries(Object.entries(t).filter(([k]) => k in expected)) as Record<string, unknown>;
+      assert.deepEqual(pick(created.task), expected);
+      assert.match(created.task.createdAt ?? '', /^\d{4}-\d{2}-\d{2}T/);
+      assert.equal(created.task.claimedAt, undefined);
+      assert.deepEqual(pick((await two.tasks.get('T-1'))!), expected, 'seen through another coordinator');
+      assert.deepEqual(
+        (await two.tasks.list('open')).map((t) => t.taskId),
+        ['T-1'],
+      );
+      const event = await events.waitFor((e) => e.type === 'task:created', 'task:created');
+      assert.equal(event.agentId, 'lead');
+      assert.equal(event.data.taskId, 'T-1');
+      assert.equal(event.data.title, 'Fix the parser');
+      assert.deepEqual(event.data.files, ['src/p.ts', 'test/p.ts']);
+
+      const again = await two.tasks.create({ taskId: 'T-1', title: 'Other' }, 'someone');
+      assert.deepEqual(again, { ok: false, taskId: 'T-1', reason: 'exists', status: 'open', holder: '' });
+      assert.equal((await one.tasks.get('T-1'))?.title, 'Fix the parser', 'the first one stays');
+
+      const fresh = await one.tasks.create({ title: 'No id given' }, 'lead');
+      assert.ok(fresh.ok);
+      assert.match(fresh.task.taskId, /^[0-9a-f-]{36}$/);
+      assert.deepEqual([fresh.task.files, fresh.task.capabilities, fresh.task.priority], [[], [], 0]);
+    });
+
+    it('refuses bad tasks with a clear error and stores nothing', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      assert.ok((await tasks.create({ taskId: 'A', title: 'a' }, 'lead')).ok);
+      const bad = async (input: unknown, message: RegExp) =>
+        assert.rejects(
+          tasks.create(input as Parameters<Tasks['create']>[0], 'lead'),
+          (e: unknown) => e instanceof InvalidArgumentError && message.test(e.message),
+        );
+      await bad({ taskId: 'S', title: 's', dependsOn: ['S'] }, /^dependsOn: .*"S" cannot depend on itself/);
+      await bad({ taskId: 'U', title: 'u', dependsOn: ['A', 'nope'] }, /^dependsOn: no task "nope" exists/);
+      await bad({ taskId: 'C', title: 'c', capabilities: ['ts', 7] }, /^capabilities\.1: /);
+      await bad({ taskId: 'C', title: 'c', capabilities: 'ts' }, /^capabilities: /);
+      await bad({ taskId: 'E', title: '  ' }, /^title: /);
+      await bad({ taskId: 'L', title: 'x'.repeat(LIMITS.title + 1) }, /^title: /);
+      await bad(
+        { taskId: 'D', title: 'd', description: 'x'.repeat(LIMITS.description + 1) },
+        /^description: /,
+      );
+      await bad(
+        { taskId: 'F', title: 'f', files: Array.from({ length: LIMITS.files + 1 }, (_, i) => `${i}`) },
+        /^files: /,
+      );
+      await bad({ taskId: 'P', title: 'p', priority: 1.5 }, /^priority: /);
+      await bad(
+        { taskId: 'I', title: 'i', dependsOn: Array(LIMITS.dependsOn + 1).fill('A') },
+        /^dependsOn: /,
+      );
+      assert.deepEqual(
+        (await tasks.list()).map((t) => t.taskId),
+        ['A'],
+      );
+    });
+
+    it('cannot form a dependency cycle: dependencies exist first and an id is never reused', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      assert.ok((await tasks.create({ taskId: 'A', title: 'a' }, 'lead')).ok);
+      assert.ok((await tasks.create({ taskId: 'B', title: 'b', dependsOn: ['A'] }, 'lead')).ok);
+      const cycle = await tasks.create({ taskId: 'A', title: 'a again', dependsOn: ['B'] }, 'lead');
+      assert.equal(cycle.ok, false);
+      assert.deepEqual((await tasks.get('A'))?.dependsOn, []);
+    });
+
+    it('finds only tasks whose dependencies are completed, and a claim waits for them too', async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer();
+      await tasks.create({ taskId: 'A', title: 'a' }, 'lead');
+      await tasks.create({ taskId: 'B', title: 'b', dependsOn: ['A'], files: ['b.ts'] }, 'lead');
+      assert.deepEqual(await ids(tasks, 'agent-x'), ['A']);
+      const early = await tasks.claim('B', 'agent-x');
+      assert.deepEqual(early, {
+        ok: false,
+        conflict: 'dependency',
+        taskId: 'B',
+        dependency: 'A',
+        status: 'open',
+      });
+      assert.equal(await locks.get('b.ts'), undefined, 'a refused claim locks nothing');
+      assert.ok((await tasks.claim('A', 'agent-x')).ok);
+      assert.deepEqual(await ids(tasks, 'agent-y'), [], 'A is claimed, B still waits');
+      assert.ok((await tasks.complete('A', 'agent-x')).ok);
+      assert.deepEqual(await ids(tasks, 'agent-y'), ['B']);
+      const claimed = await tasks.claim('B', 'agent-y');
+      assert.ok(claimed.ok);
+      assert.deepEqual(claimed.task.files, ['b.ts'], 'the task’s own files are locked with it');
+      assert.equal(claimed.task.title, 'b', 'the board fields survive the claim');
+      assert.equal((await locks.get('b.ts'))?.holder, 'agent-y');
+    });
+
+    it('finds only tasks whose capabilities the agent covers', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      await tasks.create({ taskId: 'any', title: 'anyone' }, 'lead');
+      await tasks.create({ taskId: 'ts', title: 'ts', capabilities: ['typescript'] }, 'lead');
+      await tasks.create(
+        { taskId: 'both', title: 'ts+review', capabilities: ['typescript', 'review'] },
+        'lead',
+      );
+      assert.deepEqual((await ids(tasks, 'a')).sort(), ['any']);
+      assert.deepEqual((await ids(tasks, 'a', ['typescript'])).sort(), ['any', 'ts']);
+      assert.deepEqual((await ids(tasks, 'a', ['review', 'typescript', 'go'])).sort(), ['any', 'both', 'ts']);
+    });
+
+    it('leaves out tasks with a file another agent locked or claimed, not ones the agent holds', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      await one.tasks.create({ taskId: 'locked', title: 'l', files: ['a.ts', 'free.ts'] }, 'lead');
+      await one.tasks.create({ taskId: 'claimed', title: 'c', files: ['c.ts'] }, 'lead');
+      await one.tasks.create({ taskId: 'free', title: 'f', files: ['free.ts'] }, 'lead');
+      assert.ok((await two.locks.acquire('a.ts', 'agent-b', { ttlMs: MINUTE })).ok);
+      assert.ok((await two.tasks.claim('other', 'agent-b', ['c.ts'])).ok);
+      assert.deepEqual((await ids(one.tasks, 'agent-a')).sort(), ['free']);
+      assert.deepEqual((await ids(two.tasks, 'agent-b')).sort(), ['claimed', 'free', 'locked']);
+    });
+
+    it('ranks by priority, then oldest first, and honours the limit', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      for (const [taskId, priority] of [
+        ['low', -1],
+        ['first', 0],
+        ['urgent', 9],
+        ['second', 0],
+      ] as const) {
+        assert.ok((await tasks.create({ taskId, title: taskId, priority }, 'lead')).ok);
+        // createdAt has millisecond resolution: make "older" unambiguous.
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      assert.deepEqual(await ids(tasks, 'a'), ['urgent', 'first', 'second', 'low']);
+      assert.deepEqual(await ids(tasks, 'a', [], 2), ['urgent', 'first']);
+    });
+
+    it('offers a released task again, never a claimed or completed one', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      await tasks.create({ taskId: 'T', title: 't', files: ['t.ts'] }, 'lead');
+      await tasks.create({ taskId: 'D', title: 'd' }, 'lead');
+      assert.ok((await tasks.claim('T', 'agent-a')).ok);
+      assert.ok((await tasks.claim('D', 'agent-a')).ok);
+      assert.ok((await tasks.complete('D', 'agent-a')).ok);
+      assert.deepEqual(await ids(tasks, 'agent-b'), []);
+      assert.ok((await tasks.release('T', 'agent-a')).ok);
+      assert.deepEqual(await ids(tasks, 'agent-b'), ['T']);
+    });
+
+    it('detects conflicts: who holds each file, by a lock or a task claim; own holdings are none', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      await two.locks.acquire('locked.ts', 'agent-b', { reason: 'editing', ttlMs: MINUTE });
+      await two.tasks.claim('T-9', 'agent-b', ['claimed.ts']);
+      await one.locks.acquire('mine.ts', 'agent-a', { ttlMs: MINUTE });
+      const conflicts = await one.tasks.detectConflicts(
+        ['free.ts', 'claimed.ts', 'mine.ts', 'locked.ts', 'claimed.ts'],
+        'agent-a',
+      );
+      assert.deepEqual(conflicts, [
+        { file: 'claimed.ts', holder: 'agent-b', kind: 'task', taskId: 'T-9' },
+        { file: 'locked.ts', holder: 'agent-b', kind: 'lock' },
+      ]);
+      assert.deepEqual(await two.tasks.detectConflicts(['claimed.ts', 'locked.ts'], 'agent-b'), []);
+    });
+
+    it('logs steps of a held task: only the claimer, counted, in order, announced', async () => {
+      const { peer, events } = await open();
+      const one = await peer();
+      const two = await peer();
+      await one.tasks.create({ taskId: 'T', title: 't' }, 'lead');
+      assert.deepEqual(await one.tasks.logStep('T', 'agent-a', 'too early'), {
+        ok: false,
+        taskId: 'T',
+        reason: 'not_claimed',
+        holder: '',
+        status: 'open',
+      });
+      assert.ok((await one.tasks.claim('T', 'agent-a')).ok);
+      const first = await one.tasks.logStep('T', 'agent-a', 'read the code');
+      assert.ok(first.ok);
+      const data = { tests: 12, failing: [], nested: { empty: {} } };
+      const second = await two.tasks.logStep('T', 'agent-a', 'ran the tests', data);
+      assert.ok(second.ok);
+      assert.equal(second.task.steps, 2);
+      assert.deepEqual(second.step.data, data);
+      assert.equal((await two.tasks.logStep('T', 'agent-b', 'not mine')).ok, false);
+      assert.deepEqual(await one.tasks.logStep('nope', 'agent-a', 'x'), {
+        ok: false,
+        taskId: 'nope',
+        reason: 'not_found',
+      });
+      const steps = await two.tasks.steps('T');
+      assert.deepEqual(
+        steps.map((s) => [s.agentId, s.message, s.data]),
+        [
+          ['agent-a', 'read the code', undefined],
+          ['agent-a', 'ran the tests', data],
+        ],
+      );
+      assert.ok(steps[0]!.id < steps[1]!.id || steps[0]!.id.length < steps[1]!.id.length);
+      assert.match(steps[1]!.at, /^\d{4}-\d{2}-\d{2}T/);
+      assert.equal((await one.tasks.get('T'))?.steps, 2);
+      assert.equal((await one.tasks.list('claimed'))[0]?.title, 't', 'a step keeps the board fields');
+      const progress = await events.waitFor(
+        (e) => e.type === 'task:progress' && e.data.step === 2,
+        'task:progress',
+      );
+      assert.equal(progress.agentId, 'agent-a');
+      assert.equal(progress.data.message, 'ran the tests');
+      assert.deepEqual(progress.data.data, data);
+      assert.ok((await one.tasks.complete('T', 'agent-a')).ok);
+      assert.equal((await one.tasks.get('T'))?.steps, 2, 'completion keeps the count');
+      await assert.rejects(one.tasks.logStep('T', 'agent-a', ''), InvalidArgumentError);
+      await assert.rejects(
+        one.tasks.logStep('T', 'agent-a', 'big', 'x'.repeat(LIMITS.stepDataBytes)),
+        /^InvalidArgumentError: data: \d+ bytes of JSON/,
+      );
+    });
+
+    it('caps a task log at the last steps kept while counting every step', async () => {
+      const { peer } = await open();
+      const { tasks } = await peer();
+      await tasks.claim('T', 'agent-a');
+      const total = LIMITS.stepsKept + 5;
+      for (let i = 0; i < total; i += 100) {
+        const batch = Array.from({ length: Math.min(100, total - i) }, (_, j) => i + j);
+        for (const r of await Promise.all(batch.map((n) => tasks.logStep('T', 'agent-a', `step ${n}`)))) {
+          assert.ok(r.ok);
+        }
+      }
+      assert.equal((await tasks.get('T'))?.steps, total);
+      const kept = await tasks.steps('T', total);
+      assert.equal(kept.length, LIMITS.stepsKept);
+      assert.equal(kept.at(-1)?.message, `step ${total - 1}`);
+      assert.equal(kept[0]?.message, `step ${total - LIMITS.stepsKept}`);
+      assert.deepEqual(
+        (await tasks.steps('T', 2)).map((s) => s.message),
+        [`step ${total - 2}`, `step ${total - 1}`],
+      );
+    });
+  });
+}
