@@ -7,8 +7,8 @@
  *   at a time, taking turns: p50 (p99 in the note).
  */
 import { performance } from 'node:perf_hooks';
-import { startCoordinatorHttp, type Era, type HttpLaunch } from './http-targets.js';
-import { peakRssMb, sleep } from './procs.js';
+import { startCoordinatorHttp, type CoordinatorLaunch, type Era, type HttpLaunch } from './http-targets.js';
+import { cpuNs, peakRssMb } from './procs.js';
 import { errorText, naRow } from './rows.js';
 import type { Session } from './session.js';
 import { percentile, round } from './stats.js';
@@ -41,6 +41,7 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
     const samples: number[] = [];
     const errors: string[] = [];
     let cut = false;
+    const cpu0 = cpuNs(coordinator.pid!);
     const t0 = performance.now();
     const client = async (session: Session) => {
       for (let i = 0; i < calls; i++) {
@@ -57,6 +58,7 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
     await Promise.all(connected.map(client));
     const ms = performance.now() - t0;
     const rss = peakRssMb(coordinator.pid!);
+    const cpu = (cpuNs(coordinator.pid!) ?? Number.NaN) - (cpu0 ?? Number.NaN);
     await Promise.allSettled(connected.map((s) => s.close()));
     const failures = [...connectErrors, ...errors];
     const attempted = samples.length + errors.length;
@@ -73,6 +75,7 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
       row(`load ${what}: p50 per call`, percentile(samples, 0.5), 'ms'),
       row(`load ${what}: p99 per call`, percentile(samples, 0.99), 'ms'),
       row(`load ${what}: throughput`, (samples.length / ms) * 1000, 'calls/s'),
+      row(`load ${what}: coordinator CPU per call`, cpu / 1e6 / samples.length, 'ms'),
       row(`load ${what}: coordinator peak RSS (VmHWM)`, rss ?? Number.NaN, 'MB', {
         note: `VmHWM after connecting all clients, before the calls: ${rssBefore?.toFixed(1) ?? '?'} MB`,
       }),
@@ -86,7 +89,7 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
 
 export async function restRows(ctx: SectionContext, deadline: number): Promise<BenchRow[]> {
   const requests = ctx.quick ? 50 : 300;
-  let coordinator: (HttpLaunch & { url: string }) | undefined;
+  let coordinator: CoordinatorLaunch | undefined;
   const names = [
     `/route p50, ${TOOLS.toLocaleString('en-US')} tools`,
     `/api/tools?q= p50, ${TOOLS.toLocaleString('en-US')} tools`,
@@ -95,7 +98,7 @@ export async function restRows(ctx: SectionContext, deadline: number): Promise<B
     ctx.log(`REST with ${TOOLS} tools`);
     coordinator = await startCoordinatorHttp({ tools: TOOLS });
     const url = coordinator.url;
-    const total = await waitForCatalog(url, TOOLS, Math.min(deadline, performance.now() + 60_000));
+    const total = coordinator.catalogSize;
     const route = async () => {
       const res = await fetch(`${url}/route`, {
         method: 'POST',
@@ -140,20 +143,4 @@ export async function restRows(ctx: SectionContext, deadline: number): Promise<B
   } finally {
     await coordinator?.stop();
   }
-}
-
-/** Polls `/api/tools` until the catalog holds at least `tools` tools; returns the total. */
-async function waitForCatalog(url: string, tools: number, deadline: number): Promise<number> {
-  let total = 0;
-  while (performance.now() < deadline) {
-    try {
-      const res = await fetch(`${url}/api/tools?q=echo`);
-      total = Number(((await res.json()) as { total?: unknown }).total ?? 0);
-      if (total >= tools) return total;
-    } catch {
-      // not answering yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`catalog never held ${tools} tools (last total ${total})`);
 }

@@ -15,9 +15,15 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHttp, v2Client } from '../test/helpers/http.js';
 import { freePort } from '../test/helpers/redis-server.js';
-import { REPO_ROOT, downstreamLaunch, writeServersYml, type ServerSpec } from './fixture.js';
+import {
+  FIXTURE_BASE_TOOLS,
+  REPO_ROOT,
+  downstreamLaunch,
+  writeServersYml,
+  type ServerSpec,
+} from './fixture.js';
 import { PEERS_DIR, mcpHub, notInstalled } from './peers.js';
-import { lastErrorLine, stopTree, tailOf, tempDir, waitForPort, withTimeout } from './procs.js';
+import { lastErrorLine, sleep, stopTree, tailOf, tempDir, waitForPort, withTimeout } from './procs.js';
 import { CONNECT_TIMEOUT_MS, modernSession, type Session } from './session.js';
 import { readVersion } from './targets.js';
 
@@ -92,22 +98,56 @@ export interface CoordinatorOptions {
   tools?: number;
 }
 
-/** The built coordinator's HTTP face in front of one stdio fixture; no rate limit, no warm cache. */
-export async function startCoordinatorHttp(
-  options: CoordinatorOptions = {},
-): Promise<HttpLaunch & { url: string }> {
+export interface CoordinatorLaunch extends HttpLaunch {
+  readonly url: string;
+  /** Tools in the catalog once it held all of the fixture's (built-ins included). */
+  readonly catalogSize: number;
+}
+
+/**
+ * The built coordinator's HTTP face in front of one stdio fixture; no rate limit, no warm cache.
+ * Resolves once the catalog holds every tool of the fixture (before that, `fx__echo` is unknown).
+ */
+export async function startCoordinatorHttp(options: CoordinatorOptions = {}): Promise<CoordinatorLaunch> {
   const dir = tempDir('http-coordinator');
   const config = writeServersYml(dir, [{ ...FX, tools: options.tools ?? 0 }]);
   // The default limit (600/min per address) would refuse a benchmark; nothing else is changed.
   appendFileSync(config, `cacheDir: ''\nhttp:\n  rateLimitPerMinute: 0\n`);
   const started = await startHttp(config, { env: { MCP_COORDINATOR_LOG_LEVEL: 'info' } });
   const pid = started.child.pid;
+  const expected = FIXTURE_BASE_TOOLS.length + (options.tools ?? 0);
+  let catalogSize: number;
+  try {
+    catalogSize = await waitForCatalog(started.url, expected, CONNECT_TIMEOUT_MS * 3);
+  } catch (error) {
+    await stopTree(started.child);
+    throw error;
+  }
   return {
     url: started.url,
+    catalogSize,
     pid,
     connect: (era) => connectV2(started.url, era, 'fx__', pid),
     stop: () => stopTree(started.child),
   };
+}
+
+/** Polls `GET /api/tools?q=fx__` until `fx__echo` is listed and `fx__*` number `tools`; the catalog's total. */
+async function waitForCatalog(url: string, tools: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/api/tools?q=fx__`);
+      const body = (await res.json()) as { tools?: { name: string }[]; total?: number };
+      seen = body.tools?.length ?? 0;
+      if (seen >= tools && body.tools!.some((t) => t.name === 'fx__echo')) return body.total ?? seen;
+    } catch {
+      // not answering yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`the coordinator's catalog never held the fixture's ${tools} tools (saw ${seen})`);
 }
 
 const peerVersion = (name: string) =>

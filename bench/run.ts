@@ -41,7 +41,7 @@ const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quic
   { id: 'mcp-locks', redis: true, budgetMs: 75_000, quickBudgetMs: 30_000 },
   { id: 'routing', redis: false, budgetMs: 150_000, quickBudgetMs: 75_000 },
   { id: 'catalog', redis: false, budgetMs: 60_000, quickBudgetMs: 30_000 },
-  { id: 'http', redis: false, budgetMs: 300_000, quickBudgetMs: 90_000 },
+  { id: 'http', redis: false, budgetMs: 900_000, quickBudgetMs: 120_000 },
 ];
 
 interface Args {

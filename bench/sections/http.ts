@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { httpContestants, type Era, type HttpContestant, type HttpLaunch } from '../http-targets.js';
 import { loadRows, restRows } from '../http-load.js';
 import { echoLatency, sanityCheck, throughput } from '../measure.js';
-import { withTimeout } from '../procs.js';
+import { cpuNs, withTimeout } from '../procs.js';
 import { fmtRange, fmtValue } from '../report.js';
 import { errorText, naRow, roundsRow, RoundBudget, type RowTarget } from '../rows.js';
 import type { Session } from '../session.js';
@@ -24,8 +24,8 @@ import type { BenchRow, SectionContext, SectionReport } from '../types.js';
 
 const IN_FLIGHT = 32;
 const PLAN = {
-  full: { rounds: 3, burstMs: 2_500, seqCalls: 300, seqMs: 1_500, sideBySideShare: 0.45 },
-  quick: { rounds: 1, burstMs: 1_000, seqCalls: 50, seqMs: 500, sideBySideShare: 0.4 },
+  full: { rounds: 3, burstMs: 2_500, seqCalls: 300, seqMs: 1_500, sideBySideMs: 200_000, restMs: 45_000 },
+  quick: { rounds: 1, burstMs: 1_000, seqCalls: 50, seqMs: 500, sideBySideMs: 40_000, restMs: 20_000 },
 };
 const TARGETS: Record<string, RowTarget> = {
   sdkThroughput: { op: '>=', value: 3 },
@@ -39,6 +39,8 @@ interface Slot {
   contestant: string;
   era: Era;
   session?: Session;
+  /** The process serving HTTP (its CPU per call is shown). */
+  pid?: number;
   /** Why it was not measured. */
   notRun?: string;
 }
@@ -49,6 +51,7 @@ interface Sample {
   p99: number;
   seqP50: number;
   seqP99: number;
+  cpuMs: number;
 }
 
 type Figure = keyof Sample;
@@ -58,6 +61,7 @@ const FIGURES: readonly { id: Figure; title: string; unit: string; ratio?: boole
   { id: 'p99', title: `p99, ${IN_FLIGHT} in flight`, unit: 'ms' },
   { id: 'seqP50', title: 'p50, 1 in flight', unit: 'ms', ratio: true },
   { id: 'seqP99', title: 'p99, 1 in flight', unit: 'ms' },
+  { id: 'cpuMs', title: `CPU of the serving process per call, ${IN_FLIGHT} in flight`, unit: 'ms' },
 ];
 
 export async function run(ctx: SectionContext): Promise<SectionReport> {
@@ -71,12 +75,12 @@ export async function run(ctx: SectionContext): Promise<SectionReport> {
     for (const c of httpContestants) await launch(ctx, c, launches, slots);
     for (const s of slots) perRound.set(s.id, []);
     const live = slots.filter((s) => s.session);
-    const budget = new RoundBudget(t0 + ctx.budgetMs * plan.sideBySideShare, plan.rounds);
+    const budget = new RoundBudget(t0 + Math.min(plan.sideBySideMs, ctx.budgetMs / 3), plan.rounds);
     while (budget.next()) {
       const order = live.map((_, i) => live[(i + rounds) % live.length]!);
       for (const s of order) {
         ctx.log(`round ${rounds + 1}: ${s.label}`);
-        perRound.get(s.id)!.push(await measureSlot(s.session!, plan).catch((e) => ({ error: errorText(e) })));
+        perRound.get(s.id)!.push(await measureSlot(s, plan).catch((e) => ({ error: errorText(e) })));
       }
       budget.end();
       rounds++;
@@ -85,8 +89,7 @@ export async function run(ctx: SectionContext): Promise<SectionReport> {
     await Promise.allSettled(launches.map((l) => l.stop()));
   }
   const rows = targetRows(slots, perRound);
-  const rest = t0 + ctx.budgetMs - performance.now();
-  rows.push(...(await loadRows(ctx, t0 + ctx.budgetMs - rest * 0.35)));
+  rows.push(...(await loadRows(ctx, t0 + ctx.budgetMs - plan.restMs)));
   rows.push(...(await restRows(ctx, t0 + ctx.budgetMs - 5_000)));
   return { rows, markdown: sideBySide(slots, perRound, rounds) };
 }
@@ -111,6 +114,7 @@ async function launch(ctx: SectionContext, c: HttpContestant, launches: HttpLaun
   }
   launches.push(l);
   for (const s of mine) {
+    s.pid = l.pid;
     try {
       s.session = await l.connect(s.era);
       await sanityCheck(s.session, 'fx');
@@ -122,12 +126,15 @@ async function launch(ctx: SectionContext, c: HttpContestant, launches: HttpLaun
   }
 }
 
-async function measureSlot(session: Session, plan: (typeof PLAN)['full']): Promise<Sample> {
+async function measureSlot(slot: Slot, plan: (typeof PLAN)['full']): Promise<Sample> {
+  const session = slot.session!;
+  const cpu0 = slot.pid === undefined ? undefined : cpuNs(slot.pid);
   const burst = await withTimeout(
     throughput(session, ['fx'], IN_FLIGHT, plan.burstMs, Number.POSITIVE_INFINITY),
     plan.burstMs + 15_000,
     'burst',
   );
+  const cpu1 = slot.pid === undefined ? undefined : cpuNs(slot.pid);
   const seq = await echoLatency(session, 'fx', plan.seqCalls, plan.seqMs);
   return {
     throughput: (burst.calls / burst.ms) * 1000,
@@ -135,6 +142,7 @@ async function measureSlot(session: Session, plan: (typeof PLAN)['full']): Promi
     p99: percentile(burst.samples, 0.99),
     seqP50: percentile(seq.samples, 0.5),
     seqP99: percentile(seq.samples, 0.99),
+    cpuMs: cpu0 === undefined || cpu1 === undefined ? Number.NaN : (cpu1 - cpu0) / 1e6 / burst.calls,
   };
 }
 
