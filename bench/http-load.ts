@@ -35,7 +35,7 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
     const sessions = await Promise.allSettled(
       Array.from({ length: clients }, (_, i) => coordinator!.connect((i % 2 ? 'legacy' : 'modern') as Era)),
     );
-    const connected = sessions.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const connected = sessions.flatMap((s, i) => (s.status === 'fulfilled' ? [{ i, session: s.value }] : []));
     const connectErrors = sessions.flatMap((s) => (s.status === 'rejected' ? [errorText(s.reason)] : []));
     const rssBefore = peakRssMb(coordinator.pid!);
     const samples: number[] = [];
@@ -43,7 +43,7 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
     let cut = false;
     const cpu0 = cpuNs(coordinator.pid!);
     const t0 = performance.now();
-    const client = async (session: Session) => {
+    const client = async (session: Session, index: number) => {
       for (let i = 0; i < calls; i++) {
         if (performance.now() > deadline) return void (cut = true);
         const t = performance.now();
@@ -51,18 +51,27 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
           await session.call('fx', 'echo', { text: 'hello' });
           samples.push(performance.now() - t);
         } catch (error) {
-          errors.push(errorText(error));
+          // The era and the low-level cause: "fetch failed" alone says nothing.
+          const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+          const why = cause ? ` (${cause.code ?? errorText(cause)})` : '';
+          errors.push(`${index % 2 ? 'legacy' : 'modern'}: ${errorText(error)}${why}`);
         }
       }
     };
-    await Promise.all(connected.map(client));
+    await Promise.all(connected.map((c) => client(c.session, c.i)));
     const ms = performance.now() - t0;
     const rss = peakRssMb(coordinator.pid!);
     const cpu = (cpuNs(coordinator.pid!) ?? Number.NaN) - (cpu0 ?? Number.NaN);
-    await Promise.allSettled(connected.map((s) => s.close()));
+    await Promise.allSettled(connected.map((c) => c.session.close()));
     const failures = [...connectErrors, ...errors];
     const attempted = samples.length + errors.length;
-    const firsts = [...new Set(failures)].slice(0, 3).join('; ');
+    const counts = new Map<string, number>();
+    for (const f of failures) counts.set(f, (counts.get(f) ?? 0) + 1);
+    const firsts = [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([f, n]) => `${n}× ${f}`)
+      .join('; ');
     return [
       row(`load ${what}: errors`, failures.length, 'errors', {
         target: '0',
@@ -70,7 +79,7 @@ export async function loadRows(ctx: SectionContext, deadline: number): Promise<B
         note:
           `${connectErrors.length} of ${clients} connects failed, ${errors.length} of ${attempted} calls` +
           (cut ? `; stopped at the section's budget after ${attempted} calls` : '') +
-          (firsts ? `; first: ${firsts}` : ''),
+          (firsts ? `; ${firsts}` : ''),
       }),
       row(`load ${what}: p50 per call`, percentile(samples, 0.5), 'ms'),
       row(`load ${what}: p99 per call`, percentile(samples, 0.99), 'ms'),
