@@ -39,9 +39,11 @@ export async function echoLatency(
 export interface Burst {
   calls: number;
   ms: number;
+  /** Milliseconds per completed call, in completion order. */
+  samples: number[];
 }
 
-/** `inFlight` workers calling echo back to back for `maxMs` (or `maxCalls`); calls completed and time taken. */
+/** `inFlight` workers calling echo back to back for `maxMs` (or `maxCalls`); calls completed, time taken, each call's latency. */
 export async function throughput(
   session: Session,
   servers: readonly string[],
@@ -51,6 +53,7 @@ export async function throughput(
 ): Promise<Burst> {
   let started = 0;
   let calls = 0;
+  const samples: number[] = [];
   const t0 = performance.now();
   const end = t0 + maxMs;
   const args = { text: 'hello' };
@@ -58,12 +61,14 @@ export async function throughput(
     const server = servers[w % servers.length]!;
     while (started < maxCalls && performance.now() < end) {
       started++;
+      const t = performance.now();
       await session.call(server, 'echo', args);
+      samples.push(performance.now() - t);
       calls++;
     }
   };
   await Promise.all(Array.from({ length: inFlight }, (_, w) => worker(w)));
-  return { calls, ms: performance.now() - t0 };
+  return { calls, ms: performance.now() - t0, samples };
 }
 
 /** `calls` concurrent `sleep {ms}` calls; the wall time until the last answers. */

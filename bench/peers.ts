@@ -2,10 +2,10 @@
  * Third-party aggregators from npm, installed on demand into bench/peers (its own package.json,
  * never a dependency of mcp-coordinator) and each driven the way its README documents.
  *
- * Looked up on npm and left out because they are single-server bridges, not aggregators:
- * mcp-proxy (stdio → SSE/HTTP), supergateway (stdio ↔ SSE/WS/HTTP), mcp-gateway (stdio → one
- * remote SSE server). Names that do not exist on npm: mcp-aggregator, @1mcp/agent, mcp-router,
- * mcp-proxy-server, metamcp, @metamcp/mcp-server-metamcp, mcpx, magg, mcgravity.
+ * Left out of the proxy section because they are single-server bridges, not aggregators (the
+ * http section measures the first two, see http-targets.ts): mcp-proxy (stdio → SSE/HTTP),
+ * supergateway (stdio ↔ SSE/WS/HTTP), mcp-gateway (stdio → one remote SSE server). Names that
+ * do not exist on npm: mcp-aggregator, @1mcp/agent, mcp-router, mcp-proxy-server, metamcp, @metamcp/mcp-server-metamcp, mcpx, magg, mcgravity.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { freePort } from '../test/helpers/redis-server.js';
 import { REPO_ROOT, writeClaudeConfig } from './fixture.js';
-import { descendants, lastErrorLine, sleep, tailOf, tempDir, waitForPort, withTimeout } from './procs.js';
+import { lastErrorLine, sleep, stopTree, tailOf, tempDir, waitForPort, withTimeout } from './procs.js';
 import {
   CONNECT_TIMEOUT_MS,
   aggregatorSession,
@@ -60,7 +60,7 @@ export async function ensurePeers(log: (m: string) => void): Promise<void> {
   if (code !== 0 && !installError) installError = `npm install failed (${code}): ${lastErrorLine(stderr())}`;
 }
 
-function notInstalled(name: string): string | undefined {
+export function notInstalled(name: string): string | undefined {
   if (installed(name)) return undefined;
   return installError ? `not installed: ${installError}` : `not installed in bench/peers`;
 }
@@ -104,26 +104,8 @@ export const mcpHub: Contestant = {
     const stdout = tailOf(child.stdout);
     const stderr = tailOf(child.stderr);
     const alive = () => child.exitCode === null && child.signalCode === null;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const kill = async () => {
-      // The hub stops its servers on SIGTERM; whatever it leaves behind is swept by pid.
-      const family = alive() ? descendants(child.pid!) : [];
-      for (const [sig, wait] of [
-        ['SIGTERM', 3000],
-        ['SIGKILL', 1000],
-      ] as const) {
-        if (!alive()) break;
-        child.kill(sig);
-        await Promise.race([exited, sleep(wait)]);
-      }
-      for (const pid of family.filter((p) => existsSync(`/proc/${p}`))) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    };
+    // The hub stops its servers on SIGTERM; whatever it leaves behind is swept by pid.
+    const kill = () => stopTree(child);
     const explain = () => {
       const line = lastErrorLine(`${stdout()}\n${stderr()}`);
       return line ? `output: ${line}` : '';

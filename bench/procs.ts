@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -179,4 +180,23 @@ export function lastErrorLine(text: string): string {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const err = [...lines].reverse().find((l) => /error|cannot|not found|ERR_/i.test(l));
   return (err ?? lines.at(-1) ?? '').trim().slice(0, 200);
+}
+
+/**
+ * Stops a child and everything it started: SIGTERM, SIGKILL after `graceMs`, then SIGKILL for
+ * whatever of its family (listed before the first signal) is still alive.
+ */
+export async function stopTree(child: ChildProcess, graceMs = 3000): Promise<void> {
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const exited = new Promise<void>((resolve) => (alive() ? child.once('exit', () => resolve()) : resolve()));
+  const family = alive() ? descendants(child.pid!) : [];
+  for (const [sig, wait] of [
+    ['SIGTERM', graceMs],
+    ['SIGKILL', 1000],
+  ] as const) {
+    if (!alive()) break;
+    child.kill(sig);
+    await Promise.race([exited, sleep(wait)]);
+  }
+  for (const pid of family.filter((p) => existsSync(`/proc/${p}`))) signal(pid, 'SIGKILL');
 }

@@ -31,6 +31,8 @@ export interface FigureSummary {
 
 export interface SectionOutcome {
   rows: BenchRow[];
+  /** The section's own table (http: contestants side by side). */
+  markdown?: string;
   error?: string;
   skipped?: string;
 }
@@ -71,14 +73,15 @@ export function summarise(proxy: ProxyResult): FigureSummary[] {
 const RELAY_FIGURES: readonly string[] = ['echo_p50', 'throughput'];
 const RELAY_TARGETS: Record<string, string> = { echo_p50: '≤ 1.3×', throughput: '≥ 0.7×' };
 
-function fmtValue(v: number, unit: string): string {
+export function fmtValue(v: number, unit: string): string {
   if (unit === 'ms' && v < 1) return `${Math.round(v * 1000)} µs`;
   if (unit === 'ms') return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v)} ms`;
   if (unit === 'calls/s') return `${Math.round(v).toLocaleString('en-US')}/s`;
   return `${v.toFixed(1)} ${unit}`;
 }
 
-const fmtRange = (s: Spread, f: (v: number) => string) => (s.n > 1 ? ` [${f(s.min)}–${f(s.max)}]` : '');
+export const fmtRange = (s: Spread, f: (v: number) => string) =>
+  s.n > 1 ? ` [${f(s.min)}–${f(s.max)}]` : '';
 
 class Notes {
   readonly lines: string[] = [];
@@ -175,6 +178,10 @@ export function markdown(
   }
   if (sectionIds.some((id) => sections[id]!.rows.some((r) => (r.rounds ?? 0) > 1))) {
     out.push('', 'Section values with [min–max]: median over rounds, range across rounds.');
+  }
+  for (const id of sectionIds) {
+    const table = sections[id]!.markdown;
+    if (table) out.push('', `### ${id}`, '', table.trimEnd());
   }
   if (notes.lines.length) out.push('', ...notes.lines.map((n, i) => `${i + 1}. ${n}`));
   return `${out.join('\n')}\n`;

@@ -31,7 +31,16 @@ import {
 } from './targets.js';
 import type { SectionContext } from './types.js';
 
-const SECTION_IDS = ['proxy', 'bus', 'locks', 'mcp-locks', 'routing', 'catalog', 'observability'] as const;
+const SECTION_IDS = [
+  'proxy',
+  'bus',
+  'locks',
+  'mcp-locks',
+  'routing',
+  'catalog',
+  'observability',
+  'http',
+] as const;
 type SectionId = (typeof SECTION_IDS)[number];
 
 /** The sections after proxy, in run order: whether they get the redis-server, and their budgets. */
@@ -42,6 +51,7 @@ const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quic
   { id: 'routing', redis: false, budgetMs: 150_000, quickBudgetMs: 75_000 },
   { id: 'catalog', redis: false, budgetMs: 60_000, quickBudgetMs: 30_000 },
   { id: 'observability', redis: false, budgetMs: 30_000, quickBudgetMs: 15_000 },
+  { id: 'http', redis: false, budgetMs: 900_000, quickBudgetMs: 120_000 },
 ];
 
 interface Args {
@@ -50,10 +60,12 @@ interface Args {
   rounds?: number;
   /** Contestant ids to run (direct is always run: every ratio needs it). */
   contestants?: Set<string>;
+  /** `--http-clients N --http-calls N`: a shorter (or longer) load in the http section. */
+  httpLoad: { clients?: number; calls?: number };
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: new Set(SECTION_IDS) };
+  const args: Args = { quick: false, only: new Set(SECTION_IDS), httpLoad: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -71,6 +83,10 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(args.rounds) || args.rounds < 1) usage('--rounds needs a positive integer');
     } else if (a === '--contestants' || a.startsWith('--contestants=')) {
       args.contestants = new Set(['direct', ...value().split(',')]);
+    } else if (/^--http-(clients|calls)(=|$)/.test(a)) {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) usage(`${a.split('=')[0]} needs a positive integer`);
+      args.httpLoad[a.startsWith('--http-clients') ? 'clients' : 'calls'] = n;
     } else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -80,7 +96,7 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog|observability[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog|observability|http[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub] [--http-clients N] [--http-calls N]',
   );
   process.exit(problem ? 2 : 0);
 }
@@ -101,11 +117,12 @@ async function main(): Promise<number> {
     redisUrl,
     budgetMs,
     log: log(id),
+    httpLoad: args.httpLoad,
   });
 
   let proxy: ProxyResult | undefined;
+  if (args.only.has('proxy') || args.only.has('http')) await ensurePeers(log('peers'));
   if (args.only.has('proxy')) {
-    await ensurePeers(log('peers'));
     const contestants = [
       direct,
       relay,
@@ -170,6 +187,7 @@ async function main(): Promise<number> {
       only: [...args.only],
       rounds: args.rounds,
       contestants: args.contestants && [...args.contestants],
+      httpLoad: args.httpLoad,
     },
     machine: info,
     sdkVersion: readVersion(join(REPO_ROOT, 'node_modules/@modelcontextprotocol/sdk/package.json')),

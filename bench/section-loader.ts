@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { withTimeout } from './procs.js';
 import type { SectionOutcome } from './report.js';
-import type { BenchRow, Section, SectionContext } from './types.js';
+import type { BenchRow, Section, SectionContext, SectionReport } from './types.js';
 
 type Call = (ctx: SectionContext) => ReturnType<Section>;
 
@@ -38,6 +38,9 @@ export function toRows(value: unknown): BenchRow[] {
   });
 }
 
+const isReport = (value: unknown): value is SectionReport =>
+  typeof value === 'object' && value !== null && Array.isArray((value as SectionReport).rows);
+
 /** Imports a section module and runs it within its budget; failures become the outcome's error. */
 export async function runSectionFile(file: string, id: string, ctx: SectionContext): Promise<SectionOutcome> {
   try {
@@ -45,12 +48,15 @@ export async function runSectionFile(file: string, id: string, ctx: SectionConte
     const fns = sectionFunctions(id, mod);
     if (fns.length === 0) return { rows: [], error: `bench/sections/${id}.ts exports no section function` };
     const rows: BenchRow[] = [];
+    const markdown: string[] = [];
     for (const fn of fns) {
-      rows.push(
-        ...toRows(await withTimeout(Promise.resolve(fn(ctx)), ctx.budgetMs + 15_000, `section ${id}`)),
-      );
+      const result = await withTimeout(Promise.resolve(fn(ctx)), ctx.budgetMs + 15_000, `section ${id}`);
+      if (isReport(result)) {
+        rows.push(...toRows(result.rows));
+        if (result.markdown) markdown.push(result.markdown);
+      } else rows.push(...toRows(result));
     }
-    return { rows };
+    return markdown.length ? { rows, markdown: markdown.join('\n') } : { rows };
   } catch (error) {
     return { rows: [], error: (error as Error).message.split('\n')[0] };
   }

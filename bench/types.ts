@@ -31,6 +31,15 @@ export interface SectionContext {
   readonly budgetMs: number;
   /** Progress messages (stderr). stdout is reserved for the final table. */
   readonly log: (message: string) => void;
+  /** `--http-clients N --http-calls N`: the http section's load, when given. */
+  readonly httpLoad?: { clients?: number; calls?: number };
 }
 
-export type Section = (ctx: SectionContext) => Promise<BenchRow[] | BenchRow> | BenchRow[] | BenchRow;
+/** Rows plus a table of the section's own (side by side), printed under the sections' table. */
+export interface SectionReport {
+  rows: BenchRow[];
+  markdown?: string;
+}
+
+type SectionResult = BenchRow[] | BenchRow | SectionReport;
+export type Section = (ctx: SectionContext) => Promise<SectionResult> | SectionResult;
