@@ -239,7 +239,18 @@ export function restRoutes(app: App, version: string): Route[] {
       path: '/api/agents',
       summary: 'The agents known to the coordination store',
       scope: 'read',
-      handle: async ({ res }) => sendJson(res, 200, { agents: await app.coordination.agents.list() }),
+      handle: async ({ res, agentId }) => sendJson(res, 200, await builtin('list_agents', {}, agentId)),
+    },
+    {
+      method: 'GET',
+      path: '/api/state/{key}',
+      scope: 'read',
+      summary: 'One shared value (coordinator__get_state)',
+      handle: async ({ res, params, agentId }) => {
+        const entry = await builtin('get_state', { key: params.key }, agentId);
+        if (entry.found !== true) throw new HttpError(404, 'unknown_state', `no shared value ${params.key}`);
+        sendJson(res, 200, entry);
+      },
     },
   ];
 }

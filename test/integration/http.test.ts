@@ -181,6 +181,15 @@ describe('serve --http: one core for clients of both eras', () => {
     assert.ok(Array.isArray(tasks.json.tasks));
     const agents = await api(c.url, '/api/agents');
     assert.ok(Array.isArray(agents.json.agents));
+    const set = await api(c.url, '/route', {
+      body: { tool: 'coordinator__set_state', arguments: { key: 'release', value: { v: 2 } } },
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.json));
+    const state = await api(c.url, '/api/state/release');
+    assert.deepEqual(state.json.value, { v: 2 });
+    assert.equal((await api(c.url, '/api/state/nothing-here')).status, 404);
+    const open = await api(c.url, '/api/tasks?status=open');
+    assert.equal(open.status, 200);
   });
 
   test('bad REST input: a clear JSON error with a fitting status', async () => {
