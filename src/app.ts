@@ -29,6 +29,7 @@ import type { UpstreamCore } from './server/context.js';
 import type { Exchange } from './server/exchange.js';
 import { applyLogLevel } from './server/handlers/misc.js';
 import { SessionHub } from './server/hub.js';
+import { AgentPresence } from './server/presence.js';
 import { RequestStateSealer } from './server/request-state.js';
 import type { SessionEra, UpstreamSession } from './server/session.js';
 import { SERVER_INFO, sessionFactory, type SessionBinding } from './server/upstream.js';
@@ -87,6 +88,9 @@ export class App {
   /** Seals and opens the requestState this coordinator mints (keyed by coordination.secret). */
   readonly sealer: RequestStateSealer;
   readonly resultCache: ResultCache;
+  /** The agents the sessions act as: registered once, gone when no session is left. */
+  private readonly presence: AgentPresence;
+  private readonly presenceSweep: NodeJS.Timeout;
   // Observability (src/observability): `/metrics` and `/api/logs*` read these.
   readonly metrics: Metrics;
   readonly logs = new LogRing();
@@ -249,8 +253,26 @@ export class App {
       idPrefix: instanceId,
       agentIdFor: (info) =>
         options.agentId ?? (info?.name ? `${info.name}-${hostname()}-${process.pid}` : agentId),
-      onIdentified: (session, info) => void this.registerAgent(session.agentId, info),
+      onIdentified: (session, info) => {
+        identified.add(session);
+        if (!session.identity.ephemeral) this.agent = session.agentId;
+        this.presence.seen(session.agentId, info, !session.identity.ephemeral);
+      },
+      onClosed: (session) => {
+        if (identified.has(session) && !session.identity.ephemeral) this.presence.closed(session.agentId);
+      },
     });
+    const identified = new WeakSet<UpstreamSession>();
+    this.presence = new AgentPresence({
+      register: (agentId, info) => void this.registerAgent(agentId, info),
+      leave: (agentId) =>
+        void this.coordination.agents
+          .leave(agentId)
+          .catch((error) => logger.debug('agent leave failed', { agentId, error })),
+      idleMs: Math.max(config.http.sessionIdleMs, config.coordination.agentTtlMs),
+    });
+    this.presenceSweep = setInterval(() => this.presence.sweep(), 60_000);
+    this.presenceSweep.unref();
     this.state.on('changed', (changes) => hub.onCatalogChanged(changes));
     this.pool.on('status', (id, status) => {
       const level = hub.loudestLevel();
@@ -271,7 +293,6 @@ export class App {
 
   /** A client said who it is: register it as an agent (agent:registered). */
   async registerAgent(agentId: string, clientInfo?: { name: string; version?: string }): Promise<void> {
-    this.agent = agentId;
     try {
       await this.coordination.agents.register(agentId, { ...clientInfo });
     } catch (error) {
@@ -370,6 +391,7 @@ export class App {
     this.closed = true;
     clearTimeout(this.deferredStart);
     this.health.stop();
+    clearInterval(this.presenceSweep);
     this.watcher?.close();
     for (const stop of this.stopObserving.splice(0)) stop();
     await Promise.allSettled([

@@ -7,6 +7,7 @@ import { createLogger, parseLogLevel } from '../shared/logger.js';
 import { redact } from '../shared/redact.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { installLifecycle } from './lifecycle.js';
+import { isCredentialParam } from '../http/credential-params.js';
 import { printNote } from './output.js';
 
 export interface ConnectTarget {
@@ -87,7 +88,9 @@ function endpointUrl(text: string): URL {
       'connect',
     );
   }
-  const keys = [...url.searchParams.keys()].filter((key) => CREDENTIAL_PARAM.test(key));
+  const keys = [...url.searchParams.keys()].filter(
+    (key) => CREDENTIAL_PARAM.test(key) || isCredentialParam(key),
+  );
   if (keys.length > 0) {
     throw new UsageError(
       `the URL carries a credential in its query (${keys.map((k) => `${k}=`).join(', ')}); keys are ` +

@@ -36,11 +36,20 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
     throw error;
   });
   const { redis, prefix, secret } = options.coordination;
-  const registry: InstanceRegistry = redis
-    ? await (
-        await import('../http/instances-redis.js')
-      ).openRedisInstances(redis, prefix, PEER_DEFAULTS.staleAfterMs, secret, logger.child('peers'))
-    : new MemoryInstanceRegistry();
+  // Forwarding carries the caller's credentials to the instance the registry names, so the
+  // registry must be signed: without coordination.secret, every instance keeps its own sessions.
+  if (redis && !secret) {
+    logger.warn(
+      'coordination.redis without coordination.secret: instances do not forward legacy sessions or ' +
+        'input_required retries to each other (set the secret to sign the instance registry)',
+    );
+  }
+  const registry: InstanceRegistry =
+    redis && secret
+      ? await (
+          await import('../http/instances-redis.js')
+        ).openRedisInstances(redis, prefix, PEER_DEFAULTS.staleAfterMs, secret, logger.child('peers'))
+      : new MemoryInstanceRegistry();
   const peers = new Peers({
     tag: app.instanceTag,
     sealer: app.sealer,

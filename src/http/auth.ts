@@ -17,6 +17,8 @@ import { type Logger, silentLogger } from '../shared/logger.js';
 import { looksLikeJwt, OAuthVerifier } from './oauth.js';
 import { anonymousPrincipal, oauthScopeName, type Principal, type Scope, SCOPES } from './principal.js';
 
+import { isCredentialParam } from './credential-params.js';
+
 export { anonymousPrincipal, type Principal, type Scope, SCOPES } from './principal.js';
 
 export type AuthFailure = {
@@ -41,26 +43,6 @@ export interface AuthenticatorOptions {
 const REALM = 'mcp-coordinator';
 
 /** Query parameter names (case-insensitive, `-`/`_` ignored) that look like a credential. */
-const CREDENTIAL_PARAMS = new Set([
-  'key',
-  'apikey',
-  'xapikey',
-  'accesskey',
-  'token',
-  'accesstoken',
-  'authtoken',
-  'idtoken',
-  'refreshtoken',
-  'sessiontoken',
-  'bearer',
-  'jwt',
-  'auth',
-  'authorization',
-  'password',
-  'passwd',
-  'secret',
-  'clientsecret',
-]);
 
 interface KeyEntry {
   name: string;
@@ -121,7 +103,7 @@ export class Authenticator {
 
   async authenticate(headers: IncomingHttpHeaders, url: URL): Promise<AuthOutcome> {
     for (const param of url.searchParams.keys()) {
-      if (CREDENTIAL_PARAMS.has(param.toLowerCase().replace(/[-_]/g, ''))) {
+      if (isCredentialParam(param)) {
         return this.fail(
           400,
           'key_in_query',

@@ -48,8 +48,24 @@ export interface HttpFaceOptions {
   peers?: Peers;
 }
 
-/** Methods a `read`-scoped caller may not send on `/mcp`. */
-const CALL_METHODS = new Set(['tools/call', 'prompts/get', 'completion/complete']);
+/**
+ * What a `read`-scoped caller may send on `/mcp` (anything else needs `call`): listing, reading,
+ * watching, and its own answers and notifications (no method of their own, or `notifications/*`).
+ */
+const READ_METHODS = new Set([
+  'initialize',
+  'ping',
+  'server/discover',
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'subscriptions/listen',
+]);
+const needsCall = (method: string) => !READ_METHODS.has(method) && !method.startsWith('notifications/');
 
 export class HttpFace {
   readonly mcp: McpEndpoint;
@@ -196,6 +212,9 @@ export class HttpFace {
       }
       let body: ParsedBody = { kind: 'none' };
       if (req.method === 'POST') {
+        // A call (or a restart) in flight: what a graceful shutdown waits for.
+        this.calls.add(res);
+        res.once('close', () => this.calls.delete(res));
         body = parseBody(await readBody(req, this.options.http.maxBodyBytes));
         if (body.kind === 'invalid') throw new HttpError(400, 'bad_json', 'the body is not valid JSON');
       }
@@ -225,7 +244,11 @@ export class HttpFace {
   private async admit(req: IncomingMessage, url: URL, scope: Scope): Promise<Principal> {
     const g = this.guards;
     const principal = await g.authenticate(req, url);
-    if (principal instanceof HttpError) throw principal;
+    if (principal instanceof HttpError) {
+      // Guessing keys (or making the coordinator check forged tokens) is rate-limited too, per address.
+      if (principal.status === 401) throw g.rateLimit(`failed:${req.socket.remoteAddress}`) ?? principal;
+      throw principal;
+    }
     const limited = g.rateLimit(
       principal.kind === 'anonymous'
         ? `addr:${req.socket.remoteAddress}`
@@ -246,7 +269,7 @@ export class HttpFace {
     const raw = method === 'POST' ? await readBody(req, this.options.http.maxBodyBytes) : undefined;
     const body = parseBody(raw);
     const methods = body.kind === 'json' ? methodsOf(body.value) : [];
-    if (methods.some((m) => CALL_METHODS.has(m))) {
+    if (methods.some(needsCall)) {
       const denied = this.guards.require(principal, 'call');
       if (denied) throw denied;
     }

@@ -29,7 +29,8 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local ok, entry = pcall(cjson.decode, all[i + 1])
-  if not ok or type(entry) ~= 'table' or type(entry.seen) ~= 'number' or entry.seen < now - tonumber(ARGV[3]) then
+  if not ok or type(entry) ~= 'table' or type(entry.seen) ~= 'number' or entry.seen < now - tonumber(ARGV[3])
+      or entry.seen > now + tonumber(ARGV[3]) then
     redis.call('HDEL', KEYS[1], all[i])
   end
 end
@@ -42,7 +43,8 @@ local json = redis.call('HGET', KEYS[1], ARGV[1])
 if not json then return false end
 local ok, entry = pcall(cjson.decode, json)
 if not ok or type(entry) ~= 'table' or type(entry.seen) ~= 'number' then return false end
-if entry.seen < now - tonumber(ARGV[2]) then return false end
+-- Stale, or dated in the future (written by hand: it would never go stale).
+if entry.seen < now - tonumber(ARGV[2]) or entry.seen > now + tonumber(ARGV[2]) then return false end
 return json
 `);
 

@@ -50,11 +50,15 @@ interface LegacyEntry {
 }
 
 const CALLER = Symbol('mcp-coordinator caller');
+/** Listen streams one caller may hold open at once (the handler's limit is for everyone). */
+const MAX_LISTENS_PER_CALLER = 100;
 type CallerAuth = AuthInfo & { [CALLER]?: HttpCaller };
 
 export class McpEndpoint {
   readonly modern: McpHttpHandler;
   private readonly legacy = new Map<string, LegacyEntry>();
+  /** Open listen streams per caller. */
+  private readonly listens = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly unwatch: () => void;
   private closing = false;
@@ -69,6 +73,7 @@ export class McpEndpoint {
       {
         legacy: 'reject',
         maxRequestBodySize: options.maxBodyBytes,
+        maxSubscriptions: Math.max(1_024, options.maxSessions),
         onerror: (error) => logger.debug('mcp http', { error: error.message }),
       },
     );
@@ -111,7 +116,9 @@ export class McpEndpoint {
     // SEP-2243: the SDK checks Mcp-Param-* headers only for its own McpServer's tools.
     const refused = refuseParamHeaderMismatch(this.options.app.state.current, parsed, request.headers);
     if (refused) return refused;
-    // A body that is not JSON goes to the SDK as it is: it owns the parse-error answer.
+    // What the face could not read is never handed on: the SDK, reading it its own way, could
+    // see a method the face's scope check did not.
+    if (body.kind === 'invalid') return rpcError(400, -32700, 'Parse error: the body is not JSON');
     return this.modern.fetch(request, { authInfo, ...(parsed !== undefined && { parsedBody: parsed }) });
   }
 
@@ -132,6 +139,19 @@ export class McpEndpoint {
     authInfo: AuthInfo,
   ): Promise<Response> {
     if (this.closing) return rpcError(503, -32000, 'the coordinator is shutting down');
+    // One caller cannot take every session: a tenth of them at most (at least 10).
+    const perCaller = Math.min(
+      this.options.maxSessions,
+      Math.max(10, Math.ceil(this.options.maxSessions / 10)),
+    );
+    if (perCaller < this.options.maxSessions && this.owned(caller.key) >= perCaller) {
+      this.expireIdle();
+      if (this.owned(caller.key) >= perCaller) {
+        return rpcError(503, -32000, `too many sessions for this caller (${perCaller}; close some first)`, {
+          'retry-after': '5',
+        });
+      }
+    }
     if (this.legacy.size >= this.options.maxSessions) {
       this.expireIdle();
       if (this.legacy.size >= this.options.maxSessions) {
@@ -199,13 +219,37 @@ export class McpEndpoint {
     caller: HttpCaller,
     authInfo: AuthInfo,
   ): Promise<Response> {
+    const open = this.listens.get(caller.key) ?? 0;
+    if (open >= MAX_LISTENS_PER_CALLER) {
+      return rpcError(
+        429,
+        -32000,
+        `too many open listen streams for this caller (${MAX_LISTENS_PER_CALLER})`,
+        {
+          'retry-after': '5',
+        },
+      );
+    }
     const response = await this.modern.fetch(request, { authInfo, parsedBody: message });
     if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream'))
       return response;
+    this.listens.set(caller.key, open + 1);
     const watcher = this.options.app.newSession('modern', { ...binding(caller, 'modern'), ephemeral: true });
     watcher.resourceUpdated = (uri) => void this.modern.notify.resourceUpdated(uri);
     watcher.onIncoming?.(message);
-    return holdWhileStreaming(response, () => watcher.end());
+    return holdWhileStreaming(response, () => {
+      watcher.end();
+      const left = (this.listens.get(caller.key) ?? 1) - 1;
+      if (left > 0) this.listens.set(caller.key, left);
+      else this.listens.delete(caller.key);
+    });
+  }
+
+  /** Legacy sessions `key` holds. */
+  private owned(key: string): number {
+    let n = 0;
+    for (const entry of this.legacy.values()) if (entry.owner === key) n++;
+    return n;
   }
 
   private expireIdle(): void {
@@ -246,8 +290,10 @@ export type ParsedBody = { kind: 'none' } | { kind: 'json'; value: unknown } | {
 
 export function parseBody(body: Buffer | undefined): ParsedBody {
   if (!body || body.length === 0) return { kind: 'none' };
+  // A UTF-8 byte-order mark is what JSON.parse refuses and fetch's Request.text() drops.
+  const start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
   try {
-    return { kind: 'json', value: JSON.parse(body.toString('utf8')) as unknown };
+    return { kind: 'json', value: JSON.parse(body.toString('utf8', start)) as unknown };
   } catch {
     return { kind: 'invalid' };
   }

@@ -104,6 +104,8 @@ export function restRoutes(app: App, version: string): Route[] {
         ]);
         sendJson(res, 200, {
           ...report,
+          // Clients connected now (stdio, legacy HTTP sessions, requests being served).
+          sessions: app.hub.sessions.size,
           activeAgents: agents?.length ?? null,
           lockedFiles: locks?.length ?? null,
           activeTasks: tasks?.length ?? null,

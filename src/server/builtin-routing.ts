@@ -52,6 +52,7 @@ export function routingTools(router: Router): BuiltinTool[] {
       ),
       async handler(args, context) {
         const a = parseArgs(routeArgs, args, 'coordinator__route');
+        refuseBuiltin(a.tool, 'coordinator__route');
         return router.callTool({
           name: a.tool,
           arguments: a.arguments,
@@ -76,9 +77,17 @@ export function routingTools(router: Router): BuiltinTool[] {
       ),
       async handler(args) {
         const a = parseArgs(aggregateArgs, args, 'coordinator__aggregate');
+        refuseBuiltin(a.tool, 'coordinator__aggregate');
         const outcome = await router.aggregate(a.tool, a.arguments, a.targets);
         return jsonResult(outcome as unknown as Record<string, unknown>);
       },
     },
   ];
+}
+
+/** The routing tools reach servers' tools; a built-in one is called as itself. */
+function refuseBuiltin(tool: string, by: string): void {
+  if (tool.startsWith('coordinator__')) {
+    throw new InvalidArgumentError(`${by}: ${tool} is one of the coordinator's own tools: call it directly`);
+  }
 }

@@ -112,6 +112,16 @@ export function sessionFactory(
       previous?.();
       session.end();
     };
+    // An instance closed without ever being connected (the HTTP entry builds one for a listen
+    // request only to read its capabilities) never fires onclose: closing ends the session too.
+    const close = server.close.bind(server);
+    server.close = async () => {
+      try {
+        await close();
+      } finally {
+        session.end();
+      }
+    };
     core.hub.add(session);
     return session;
   };

@@ -113,6 +113,57 @@ describe('serve --http with API keys and OAuth', () => {
     );
   });
 
+  test('a read key cannot call by any spelling: a BOM before the JSON, a batch, a body the face cannot read', async () => {
+    const post = (body: string | Buffer) =>
+      fetch(`${c.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          ...bearer(VIEWER),
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'old__echo',
+        },
+        body,
+      });
+    const call = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: {
+        name: 'old__echo',
+        arguments: { text: 'x' },
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientInfo': { name: 'bom', version: '1' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    });
+    const bom = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(call)]));
+    assert.equal(bom.status, 403, await bom.text());
+    const batch = await post(`[${call}]`);
+    assert.equal(batch.status, 403);
+    const garbled = await post(`${call.slice(0, -1)}`);
+    assert.equal(garbled.status, 400);
+    // A key that may call gets through the BOM spelling (it is read, not refused).
+    const ok = await fetch(`${c.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        ...bearer(ALICE),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'old__echo',
+      },
+      body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(call)]),
+    });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /"text":"x"/);
+  });
+
   test('each key acts as its own agent; a session id of another client is unknown to it', async () => {
     const alice = await v2Client(c.url, { era: 'legacy', headers: bearer(ALICE), name: 'same-ide' });
     const bob = await v2Client(c.url, { era: 'legacy', headers: bearer(BOB), name: 'same-ide' });
@@ -191,5 +242,22 @@ describe('serve --http with API keys and OAuth', () => {
     assert.equal(errorCode(limited), 'rate_limited');
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
     assert.equal((await api(c.url, '/api/locks', { headers: bearer(ALICE) })).status, 200);
+  });
+  // Last: it spends this address's budget of failed attempts.
+  test('guessing keys is rate-limited per address; routing to a built-in is a clear 400', async () => {
+    let limited: Awaited<ReturnType<typeof api>> | undefined;
+    for (let i = 0; i < 80 && !limited; i++) {
+      const r = await api(c.url, '/status', { headers: bearer(`guess-${i}-0123456789abcdef`) });
+      if (r.status === 429) limited = r;
+      else assert.equal(r.status, 401);
+    }
+    assert.ok(limited, 'wrong keys are limited like right ones');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    const self = await api(c.url, '/route', {
+      headers: bearer(ALICE),
+      body: { tool: 'coordinator__route', arguments: { tool: 'coordinator__health' } },
+    });
+    assert.equal(self.status, 400);
+    assert.match(JSON.stringify(self.json.error), /call it directly/);
   });
 });

@@ -126,6 +126,24 @@ describe('serve --http: one core for clients of both eras', () => {
     }
   });
 
+  test('listen streams opened and dropped leave no session behind', async () => {
+    const baseline = (await api(c.url, '/status')).json.sessions as number;
+    const client = await v2Client(c.url, { era: 'modern' });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const subscription = await client.listen({ toolsListChanged: true });
+        await subscription.close();
+      }
+      await waitFor(
+        async () => ((await api(c.url, '/status')).json.sessions as number) <= baseline,
+        10_000,
+        `sessions back to ${baseline}`,
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
   test("REST: health, status, servers, tools, a routed call and the fan-out share the tools' operations", async () => {
     const health = await api(c.url, '/health');
     assert.equal(health.status, 200);
@@ -430,10 +448,16 @@ describe('serve --http: shutdown and refusals at start', () => {
       childPid = (who.structuredContent as { pid: number }).pid;
       assert.ok(alive(childPid));
       const slow = client.callTool({ name: 'old__sleep', arguments: { ms: 1_500 } });
-      await waitFor(() => c.stderr().includes('sleep started'), 10_000, 'the call running downstream');
+      const slowRest = api(c.url, '/route', { body: { tool: 'old__sleep', arguments: { ms: 1_500 } } });
+      await waitFor(
+        () => (c.stderr().match(/sleep started/g) ?? []).length >= 2,
+        10_000,
+        'both calls running downstream',
+      );
       const code = c.stop();
       const result = await slow;
       assert.notEqual(result.isError, true);
+      assert.equal((await slowRest).status, 200, 'a REST call in flight finishes too');
       assert.equal(await code, 0);
     } finally {
       await client.close().catch(() => {});
