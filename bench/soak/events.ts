@@ -30,6 +30,7 @@ export interface EventFollower {
 export function followEvents(url: string, key: string, reconnectEveryMs: number): EventFollower {
   const events = new Map<string, LockEvent>();
   let lastId: string | undefined;
+  const startedAt = Date.now();
   let stopping = false;
   let current: AbortController | undefined;
   let markReady!: () => void;
@@ -47,7 +48,9 @@ export function followEvents(url: string, key: string, reconnectEveryMs: number)
     current = abort;
     const timer = setTimeout(() => abort.abort(), maxMs);
     try {
-      const response = await fetch(`${url}/api/events/stream?type=${encodeURIComponent('file:*')}`, {
+      // The first stream replays from the follower's start, so a reconnect before any event loses none.
+      const query = `type=${encodeURIComponent('file:*')}${lastId === undefined ? `&since=${startedAt}` : ''}`;
+      const response = await fetch(`${url}/api/events/stream?${query}`, {
         headers: { authorization: `Bearer ${key}`, ...(lastId !== undefined && { 'last-event-id': lastId }) },
         signal: abort.signal,
       });
