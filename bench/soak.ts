@@ -109,6 +109,7 @@ async function main(): Promise<number> {
       await follower.ready;
     }
     await warmUp(clients);
+    await warmUpUnderLoad(clients, Math.floor(total / 10));
     const watch = watchProcesses(coordinators, 500, seenChildren);
     watch.markStart();
     const restarts = [Math.floor(total / 3), Math.floor((2 * total) / 3)];
@@ -185,6 +186,20 @@ async function warmUp(clients: readonly SoakClient[]): Promise<void> {
       }
     }),
   );
+}
+
+/**
+ * The same load for a tenth of the run before the clock (and the RSS baseline) starts: one
+ * coordinator serving 32 calls in flight grows its heap for the first ~10,000 calls and is flat
+ * afterwards, so a baseline taken after 50 sequential calls would read that ramp as a leak.
+ */
+async function warmUpUnderLoad(clients: readonly SoakClient[], calls: number): Promise<void> {
+  const tally = new Tally();
+  await runCalls(clients, tally, { total: calls, workers: WORKERS_PER_CLIENT });
+  if (tally.unexpected.size > 0 || tally.doubleGrants > 0)
+    throw new Error(
+      `warm-up under load: ${JSON.stringify([...tally.unexpected])}, ${tally.doubleGrants} double grants`,
+    );
 }
 
 async function restartRedis(redis: Awaited<ReturnType<typeof startRedis>>, tally: Tally): Promise<void> {
