@@ -1,5 +1,6 @@
 /**
- * The soak's clients: each one an IDE window, i.e. its own built coordinator over stdio, driven
+ * The soak's clients: each one an IDE window, i.e. its own built coordinator over stdio (or, with
+ * `--http`, all of them over Streamable HTTP to one coordinator, each with its own API key), driven
  * by a legacy (v1 SDK, `initialize`) or a modern (v2 SDK pinned to 2026-07-28) Client. One
  * `call()` for both: it resolves with the result (an `isError` result included) and rejects only
  * on an MCP or transport error.
@@ -7,7 +8,9 @@
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport as V2StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
 import { tailOf } from '../procs.js';
 import { CALL_TIMEOUT_MS, connectOrExplain, newModernClient } from '../session.js';
 import { COORDINATOR_MAIN } from '../targets.js';
@@ -74,6 +77,43 @@ export async function startClient(era: ClientEra, configFile: string, cwd: strin
     call: async (name, args) =>
       outcome(await client.callTool({ name, arguments: args }, { timeout: CALL_TIMEOUT_MS })),
     stderr,
+    close: () => client.close(),
+  };
+}
+
+/**
+ * A client of the one `serve --http` coordinator at `url` (whose process is `pid`), as the agent
+ * of API key `key`: the v1 SDK's Client (legacy, a session) or the v2 SDK's pinned to 2026-07-28.
+ */
+export async function startHttpClient(
+  era: ClientEra,
+  url: string,
+  key: string,
+  pid: number,
+): Promise<SoakClient> {
+  const endpoint = new URL(`${url}/mcp`);
+  const requestInit = { headers: { authorization: `Bearer ${key}` } };
+  const none = () => '';
+  if (era === 'legacy') {
+    const client = new Client({ name: 'soak-legacy', version: '1.0.0' });
+    await connectOrExplain(client, new StreamableHTTPClientTransport(endpoint, { requestInit }), none);
+    return {
+      era,
+      pid,
+      call: async (name, args) =>
+        outcome(await client.callTool({ name, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS })),
+      stderr: none,
+      close: () => client.close(),
+    };
+  }
+  const client = newModernClient();
+  await connectOrExplain(client, new V2HttpTransport(endpoint, { requestInit }), none);
+  return {
+    era,
+    pid,
+    call: async (name, args) =>
+      outcome(await client.callTool({ name, arguments: args }, { timeout: CALL_TIMEOUT_MS })),
+    stderr: none,
     close: () => client.close(),
   };
 }

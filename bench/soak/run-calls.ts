@@ -11,6 +11,8 @@ export interface LoadOptions {
   workers: number;
   /** Called after every finished call with how many are done. */
   progress?: (done: number) => void;
+  /** Every lock granted (`locked`) or released (`unlocked`) to client `index`: the tool's structured result. */
+  onLock?: (kind: 'locked' | 'unlocked', index: number, result: Record<string, unknown>) => void;
 }
 
 const LOCK_FILES = ['shared/a.txt', 'shared/b.txt', 'shared/c.txt'];
@@ -63,6 +65,7 @@ export async function runCalls(clients: readonly SoakClient[], tally: Tally, opt
         return;
       }
       granted = true;
+      options.onLock?.('locked', index, res.structured ?? {});
       const holder = holders.get(file);
       if (holder !== undefined && holder !== index) tally.doubleGrants++;
       holders.set(file, index);
@@ -74,6 +77,7 @@ export async function runCalls(clients: readonly SoakClient[], tally: Tally, opt
     await timed('lock', async () => {
       const res = await client.call('coordinator__unlock_file', { file });
       if (res.isError) throw new Error(`isError: ${res.text.slice(0, 200)}`);
+      if (res.structured?.['unlocked'] === true) options.onLock?.('unlocked', index, res.structured);
     });
   };
 

@@ -1,10 +1,14 @@
 /** The soak's one table, and the reasons (if any) it fails. */
 import { formatTable } from '../../src/cli/output.js';
 import type { ClientEra } from './clients.js';
+import type { EventCheck } from './events.js';
 import type { RssSeries } from './processes.js';
 import { percentile, type Tally } from './tally.js';
 
 export interface SoakSummary {
+  mode: 'http' | 'stdio';
+  /** `--http` only: the lock events the follower received, checked against the clients' grants. */
+  events: (EventCheck & { connects: number; failedConnects: number }) | undefined;
   total: number;
   clients: ClientEra[];
   elapsedMs: number;
@@ -39,6 +43,16 @@ export function verdict(s: SoakSummary): string[] {
   for (const [kind, { count, example }] of s.tally.unexpected)
     reasons.push(`${count} × ${kind} (e.g. ${example})`);
   if (s.tally.doubleGrants > 0) reasons.push(`${s.tally.doubleGrants} double lock grants`);
+  const e = s.events;
+  if (e) {
+    if (e.overlaps.length > 0) reasons.push(`lock events overlap: ${e.overlaps.slice(0, 3).join('; ')}`);
+    if (e.duplicates > 0) reasons.push(`${e.duplicates} events delivered twice`);
+    const lost = e.missingLocked.length + e.missingUnlocked.length;
+    if (lost > 0)
+      reasons.push(
+        `${lost} lock events never arrived (e.g. ${[...e.missingLocked, ...e.missingUnlocked][0]})`,
+      );
+  }
   if (rssGrowth(s.rss).unbounded) reasons.push('coordinator RSS grew without bound');
   if (s.childrenAtEnd !== s.expectedChildren)
     reasons.push(`${s.childrenAtEnd} downstreams alive at the end, ${s.expectedChildren} configured`);
@@ -73,7 +87,11 @@ export function printSummary(s: SoakSummary): void {
   const rows: string[][] = [
     [
       'clients',
-      `${s.clients.length} (${legacy} legacy v1, ${s.clients.length - legacy} modern v2), one coordinator each`,
+      `${s.clients.length} (${legacy} legacy v1, ${s.clients.length - legacy} modern v2), ${
+        s.mode === 'http'
+          ? 'one serve --http coordinator, Streamable HTTP, an API key (agent) each'
+          : 'one stdio coordinator each'
+      }`,
     ],
     ['calls', `${tally.calls} (asked ${s.total}) in ${(s.elapsedMs / 1000).toFixed(1)} s`],
     ['calls ok', String(tally.ok)],
@@ -86,8 +104,9 @@ export function printSummary(s: SoakSummary): void {
       'latency p50 / p99 (ok calls)',
       `${ms(percentile(tally.latenciesMs, 50))} / ${ms(percentile(tally.latenciesMs, 99))}`,
     ],
+    ...eventRows(s.events),
     ['redis restarts', String(s.redisRestarts)],
-    ['coordinator RSS peak (largest of all)', mb(s.rss.peak)],
+    [s.mode === 'http' ? 'coordinator RSS peak' : 'coordinator RSS peak (largest of all)', mb(s.rss.peak)],
     [
       'coordinator RSS start → end (worst growth)',
       `${mb(growth.startMb)} → ${mb(growth.endMb)} (${growth.growthMb >= 0 ? '+' : ''}${mb(growth.growthMb)})`,
@@ -106,4 +125,15 @@ export function printSummary(s: SoakSummary): void {
   const reasons = verdict(s);
   rows.push(['verdict', reasons.length === 0 ? 'PASS' : `FAIL: ${reasons.join('; ')}`]);
   for (const line of formatTable(['SOAK', 'VALUE'], rows)) process.stdout.write(`${line}\n`);
+}
+
+function eventRows(e: SoakSummary['events']): string[][] {
+  if (!e) return [];
+  return [
+    ['event streams opened (Last-Event-ID) / refused', `${e.connects} / ${e.failedConnects}`],
+    ['lock events received: locked / unlocked / expired', `${e.locked} / ${e.unlocked} / ${e.expired}`],
+    ['grants / releases without their event', `${e.missingLocked.length} / ${e.missingUnlocked.length}`],
+    ['events delivered twice', String(e.duplicates)],
+    ['lock intervals overlapping across agents (events)', String(e.overlaps.length)],
+  ];
 }

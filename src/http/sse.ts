@@ -5,7 +5,9 @@
  * 2. replay everything after the client's last id (`Last-Event-ID`, or `?since=`);
  * 3. send the replay, then the buffered items the replay did not already contain, then go live.
  * An item published while the replay is read is therefore either in the replay or in the buffer
- * (or both: it is sent once, the ids of the replay are remembered until the buffer is flushed).
+ * (or both: it is sent once). The ids of the replay are kept a while longer (10 s): with the Redis
+ * bus the replay reads the stream on one connection and live items come over pub/sub on another,
+ * so a replayed item's live copy may arrive after the buffer is flushed; it is dropped then too.
  *
  * A reader that does not keep up is dropped, never buffered without bound: once `res.write` says
  * the socket is full, frames queue; past `maxQueued` frames the response is destroyed (the client
@@ -17,6 +19,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 export const DEFAULT_MAX_QUEUED = 1_000;
+/** How long a replayed item's live copy is still expected (and dropped) after the replay. */
+const REPLAYED_IDS_MS = 10_000;
 
 export interface SseOptions<T> {
   /** Comment frames this often (default 15 s; 0 = none). */
@@ -57,6 +61,9 @@ export async function openSse<T>(
   const maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
   const serialize = options.serialize ?? ((item: T) => JSON.stringify(item));
   let buffered: T[] | undefined = [];
+  /** Ids of the replay whose live copy has not arrived yet; dropped after REPLAYED_IDS_MS. */
+  let replayedIds: Set<string> | undefined;
+  let forgetReplayed: NodeJS.Timeout | undefined;
   let overflowed = false;
   let ended = false;
   let sent = 0;
@@ -71,6 +78,8 @@ export async function openSse<T>(
     ended = true;
     unsubscribe();
     clearInterval(heartbeat);
+    clearTimeout(forgetReplayed);
+    replayedIds = undefined;
     res.off('drain', onDrain);
     queue.length = 0;
     buffered = undefined;
@@ -112,7 +121,9 @@ export async function openSse<T>(
   // 1. Subscribe first: nothing published from now on can be missed.
   const unsubscribe = options.subscribe((item) => {
     if (ended) return;
-    if (!buffered) return send(item);
+    // A replayed item's live copy can arrive after the replay (the Redis bus reads its stream on
+    // one connection and gets pub/sub messages on another): sent once, forgotten on arrival.
+    if (!buffered) return replayedIds?.delete(options.idOf(item)) ? undefined : send(item);
     if (buffered.length >= maxQueued) overflowed = true;
     else buffered.push(item);
   });
@@ -155,7 +166,12 @@ export async function openSse<T>(
   }
   const pending = buffered ?? [];
   buffered = undefined;
-  for (const item of pending) if (!seen.has(options.idOf(item))) send(item);
+  for (const item of pending) if (!seen.delete(options.idOf(item))) send(item);
+  if (seen.size > 0 && !ended) {
+    replayedIds = seen;
+    forgetReplayed = setTimeout(() => (replayedIds = undefined), REPLAYED_IDS_MS);
+    forgetReplayed.unref();
+  }
 
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   if (heartbeatMs > 0 && !ended) {

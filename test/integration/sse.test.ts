@@ -402,3 +402,42 @@ describe('SSE routes over real HTTP', () => {
     }
   });
 });
+
+test('an event already replayed is not sent again when its live copy arrives after the replay', async () => {
+  // The Redis bus writes the stream (XADD) and publishes (PUBLISH) in one script, but the replay
+  // reads on one connection and the live copy comes on another: under load the replay can hold
+  // an event whose pub/sub message is delivered only after the stream went live.
+  const event = (n: number): CoordinationEvent => ({
+    id: `${String(1_700_000_000_000 + n).padStart(13, '0')}-000000-abcdef01`,
+    type: 'file:locked',
+    source: 'sse-test',
+    agentId: 'a',
+    data: { n },
+    timestamp: new Date(1_700_000_000_000 + n).toISOString(),
+  });
+  let live: ((e: CoordinationEvent) => void) | undefined;
+  const bus = {
+    subscribe: (handler: (e: CoordinationEvent) => void) => {
+      live = handler;
+      return () => (live = undefined);
+    },
+    replay: () => Promise.resolve([event(1), event(2)]),
+  } as unknown as EventBus;
+  const { server, base } = await listen({
+    '/api/events/stream': eventsStreamHandler(bus, { heartbeatMs: 0 }),
+  });
+  try {
+    const client = await SseClient.open(`${base}/api/events/stream`, { 'last-event-id': event(0).id });
+    await waitFor(() => client.items.length === 2, 5_000, 'the replay');
+    live!(event(2)); // the late pub/sub copy of a replayed event
+    live!(event(3));
+    await waitFor(() => client.items.some((e) => e.id === event(3).id), 5_000, 'the live event');
+    assert.deepEqual(
+      client.items.map((e) => e.data['n']),
+      [1, 2, 3],
+    );
+    client.close();
+  } finally {
+    await close(server);
+  }
+});
