@@ -48,6 +48,13 @@ export interface HttpFaceOptions {
   peers?: Peers;
 }
 
+/** Response headers a browser page on an allowed origin may read. */
+const EXPOSED_HEADERS =
+  'mcp-session-id, mcp-protocol-version, www-authenticate, retry-after, x-mcp-coordinator-instance';
+/** Request headers such a page may send. */
+const ALLOWED_HEADERS =
+  'authorization, content-type, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id, x-csrf-token';
+
 /**
  * What a `read`-scoped caller may send on `/mcp` (anything else needs `call`): listing, reading,
  * watching, and its own answers and notifications (no method of their own, or `notifications/*`).
@@ -196,8 +203,25 @@ export class HttpFace {
       if (this.closing) throw new HttpError(503, 'shutting_down', 'the coordinator is shutting down');
       const url = parseUrl(req.url, this.origin);
       const g = this.guards;
-      const refused = g.checkHost(req.headers.host) ?? g.checkOrigin(header(req, 'origin'), req.headers.host);
+      const origin = header(req, 'origin');
+      const refused = g.checkHost(req.headers.host) ?? g.checkOrigin(origin, req.headers.host);
       if (refused) throw refused;
+      // An origin that passed may read the answers (http.allowedOrigins, or the coordinator's own).
+      if (origin) {
+        res.setHeader('access-control-allow-origin', origin);
+        res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+        res.setHeader('vary', 'Origin');
+        if (req.method === 'OPTIONS') {
+          // A preflight carries no credentials: it is answered before them.
+          res.writeHead(204, {
+            'access-control-allow-methods': 'GET, POST, DELETE',
+            'access-control-allow-headers': ALLOWED_HEADERS,
+            'access-control-max-age': '600',
+          });
+          res.end();
+          return;
+        }
+      }
       if (url.pathname === '/mcp') {
         template = '/mcp';
         return await this.serveMcp(req, res, url);
@@ -315,6 +339,10 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 function parseUrl(raw: string | undefined, origin: string): URL {
+  // Only origin-form targets (`/path?query`): `//host/…` or `http://host/…` would name a host.
+  if (raw !== undefined && (!raw.startsWith('/') || raw.startsWith('//'))) {
+    throw new HttpError(400, 'bad_request', 'the request target must be a path (origin-form)');
+  }
   try {
     return new URL(raw ?? '/', origin);
   } catch {

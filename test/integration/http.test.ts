@@ -25,7 +25,12 @@ describe('serve --http: one core for clients of both eras', () => {
   before(async () => {
     const file = writeConfig(dir.path, {
       servers: { old: fixtureServer('old', '--introspect'), neo: modernServer('neo') },
-      http: { maxSessions: 3, sessionIdleMs: 1_500, maxBodyBytes: 65_536 },
+      http: {
+        maxSessions: 3,
+        sessionIdleMs: 1_500,
+        maxBodyBytes: 65_536,
+        allowedOrigins: ['http://app.example:3000'],
+      },
     });
     c = await startHttp(file);
     await waitFor(
@@ -284,6 +289,30 @@ describe('serve --http: one core for clients of both eras', () => {
     assert.equal(crossSite.status, 403);
     assert.equal(JSON.parse(crossSite.body).error.code, 'origin_not_allowed');
     assert.equal((await raw({ host: `localhost:${port}`, origin: `http://localhost:${port}` })).status, 200);
+
+    // http.allowedOrigins: a preflight is answered (before credentials), and the answers are readable.
+    const preflight = await fetch(`${c.url}/api/tools`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://app.example:3000', 'access-control-request-method': 'GET' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://app.example:3000');
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /mcp-session-id/);
+    const read = await fetch(`${c.url}/api/tools`, { headers: { origin: 'http://app.example:3000' } });
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get('access-control-allow-origin'), 'http://app.example:3000');
+    assert.match(read.headers.get('access-control-expose-headers') ?? '', /mcp-session-id/);
+
+    // A request target that names a host is refused, whatever Host says.
+    const absolute = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '//evil.example/api/tools' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(absolute, 400);
   });
 
   test('legacy sessions: capped in number, expired when idle, unknown ids answered 404', async () => {
