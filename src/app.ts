@@ -30,6 +30,7 @@ import type { Exchange } from './server/exchange.js';
 import { applyLogLevel } from './server/handlers/misc.js';
 import { SessionHub } from './server/hub.js';
 import { AgentPresence } from './server/presence.js';
+import type { Tracer } from './observability/tracing.js';
 import { RequestStateSealer } from './server/request-state.js';
 import type { SessionEra, UpstreamSession } from './server/session.js';
 import { SERVER_INFO, sessionFactory, type SessionBinding } from './server/upstream.js';
@@ -53,6 +54,8 @@ export interface AppOptions {
    * published as usual. Default true.
    */
   announce?: boolean;
+  /** OpenTelemetry traces of routed calls (see observability/tracing); absent: off. */
+  tracer?: Tracer;
 }
 
 export function routingPolicy(config: Config): RoutingPolicy {
@@ -202,6 +205,7 @@ export class App {
       isAvailable: (id) => this.health.isAvailable(id),
       resultCache: this.resultCache,
       onCallEnd: (server, tool, outcome, seconds) => this.metrics.observeCall(server, tool, outcome, seconds),
+      ...(options.tracer && { tracer: options.tracer }),
     });
     this.builtins.add(
       ...routingTools(this.router),
@@ -395,6 +399,7 @@ export class App {
     this.watcher?.close();
     for (const stop of this.stopObserving.splice(0)) stop();
     await Promise.allSettled([
+      this.options.tracer?.close(),
       ...[...this.hub.sessions].map((s) => s.server.close()),
       this.pool.stopAll(),
       this.coordination.close(),

@@ -22,6 +22,7 @@ import { editServers, type ServerEdit } from './edit.js';
 import { writeStarter } from './init.js';
 import type { CommandInputs } from './inputs.js';
 import { installLifecycle } from './lifecycle.js';
+import { packageVersion } from './version.js';
 import { printLine, printNote } from './output.js';
 import { commandWarnings } from './preflight.js';
 import { onlyServers, serversForCall, serversNamed } from './select.js';
@@ -163,6 +164,15 @@ async function runApp(
   const early = serving && !warm ? EarlyChildren.spawn(loaded.config.servers) : undefined;
   const unguard = early ? guardEarly(early) : () => {};
   let app: App;
+  // Only when an OTLP endpoint is configured is anything of tracing loaded.
+  const tracer =
+    serving && (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT)
+      ? (await import('../observability/tracing.js')).Tracer.fromEnv(env, {
+          serviceName: env.OTEL_SERVICE_NAME || 'mcp-coordinator',
+          serviceVersion: packageVersion(),
+          logger: logger.child('tracing'),
+        })
+      : undefined;
   try {
     const { App } = await import('../app.js');
     app = await App.create({
@@ -172,6 +182,7 @@ async function runApp(
       agentId: env.MCP_AGENT_ID || undefined,
       cacheKeyFile: defaultCacheKeyFile(homedir(), env.XDG_CONFIG_HOME),
       announce: serving,
+      ...(tracer && { tracer }),
     });
   } catch (error) {
     early?.killAllSync();

@@ -3,6 +3,7 @@
  * Also the parallel aggregate. Used by tools/call, coordinator__route, coordinator__aggregate
  * and the CLI alike, so every path routes the same way.
  */
+import { parseTraceparent, type Tracer } from '../observability/tracing.js';
 import type { CallToolResult, Result } from '@modelcontextprotocol/server';
 import type { Catalog, NameRoute } from '../catalog/types.js';
 import type { Downstream } from '../downstream/types.js';
@@ -44,6 +45,8 @@ export interface RouterDeps {
    * synchronously; it must only count.
    */
   onCallEnd?(server: string, tool: string, outcome: CallOutcome, seconds: number): void;
+  /** Set when an OTLP endpoint is configured: each routed call is a span. */
+  tracer?: Tracer;
 }
 
 /** `ok`: a result; `tool_error`: a result with `isError`; `error`: no result (thrown). */
@@ -77,16 +80,34 @@ export class Router {
   /** Route one tools/call; the result carries `_meta["coordinator/routing"]`. */
   async callTool(call: RoutedCall, resolved?: NameRoute): Promise<CallToolResult> {
     const report = this.deps.onCallEnd;
-    if (!report) return this.route(call, resolved, {});
+    const tracer = this.deps.tracer;
+    if (!report && !tracer) return this.route(call, resolved, {});
     const started = performance.now();
     const tried: { target?: string } = {};
+    // The caller's trace continues here; the downstream call is this span's child.
+    const meta = call.params?._meta as Record<string, unknown> | undefined;
+    const span = tracer?.startSpan(`tools/call ${call.name}`, parseTraceparent(meta?.traceparent));
+    const traced = span
+      ? { ...call, params: { ...call.params, _meta: { ...meta, traceparent: span.traceparent } } }
+      : call;
+    span?.setAttribute('mcp.method.name', 'tools/call');
+    span?.setAttribute('gen_ai.tool.name', call.name);
     try {
-      const result = await this.route(call, resolved, tried);
+      const result = await this.route(traced, resolved, tried);
       const seconds = (performance.now() - started) / 1000;
-      report(tried.target ?? 'none', call.name, result.isError ? 'tool_error' : 'ok', seconds);
+      report?.(tried.target ?? 'none', call.name, result.isError ? 'tool_error' : 'ok', seconds);
+      if (span) {
+        span.setAttribute('mcp.coordinator.target', tried.target ?? 'none');
+        span.end(result.isError ? 'tool_error' : undefined);
+      }
       return result;
     } catch (error) {
-      report(tried.target ?? 'none', call.name, 'error', (performance.now() - started) / 1000);
+      report?.(tried.target ?? 'none', call.name, 'error', (performance.now() - started) / 1000);
+      if (span) {
+        span.setAttribute('mcp.coordinator.target', tried.target ?? 'none');
+        span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+        span.end(error instanceof Error ? error.message : String(error));
+      }
       throw error;
     }
   }
