@@ -247,7 +247,7 @@ export function restRoutes(app: App, version: string): Route[] {
       scope: 'read',
       summary: 'One shared value (coordinator__get_state)',
       handle: async ({ res, params, agentId }) => {
-        const entry = await builtin('get_state', { key: params.key }, agentId);
+        const entry = (await builtin('get_state', { key: params.key }, agentId)) as { found?: unknown };
         if (entry.found !== true) throw new HttpError(404, 'unknown_state', `no shared value ${params.key}`);
         sendJson(res, 200, entry);
       },
