@@ -32,7 +32,7 @@ export interface RestContext {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** The path template (also the metrics label), e.g. `/api/servers/{id}`. */
   path: string;
   /** `undefined`: open to anyone (only `/health`, the OAuth metadata). */
