@@ -6,17 +6,22 @@
  * restart, sign-out — and axe-core plus both viewports on every tab.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { fixtureServer, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
+import { fixtureServer, ROOT, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
 import { api, startHttp, type HttpCoordinator } from '../helpers/http.js';
 
 const OPS = 'ops-key-0123456789abcdef0000';
 const VIEWER = 'viewer-key-0123456789abcdef';
 const TABS = ['overview', 'servers', 'tools', 'logs', 'coordination'] as const;
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+/** Screenshots of every tab at both sizes, to look at (`$TEST_ARTIFACTS`, else test-results/dashboard). */
+const SHOTS = process.env.TEST_ARTIFACTS
+  ? join(process.env.TEST_ARTIFACTS, 'dashboard')
+  : join(ROOT, 'test-results', 'dashboard');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () => {
@@ -203,6 +208,7 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
   });
 
   test('every tab: no serious axe violation, no horizontal overflow at 1280×800 and 390×844', async () => {
+    mkdirSync(SHOTS, { recursive: true });
     await page.evaluate(`${axeSource}\n;undefined`);
     for (const viewport of [
       { width: 1280, height: 800 },
@@ -215,6 +221,10 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
           'document.documentElement.scrollWidth - document.documentElement.clientWidth',
         );
         assert.ok(overflow <= 0, `${name} at ${viewport.width}px overflows by ${overflow}px`);
+        await page.screenshot({
+          path: join(SHOTS, `${name}-${viewport.width}x${viewport.height}.png`),
+          fullPage: true,
+        });
         if (viewport.width !== 1280) continue;
         const violations = await page.evaluate<Array<{ id: string; impact: string; nodes: unknown[] }>>(
           `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) })))`,
