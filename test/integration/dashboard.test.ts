@@ -234,6 +234,12 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     }
     await page.setViewportSize({ width: 1280, height: 800 });
     assert.deepEqual(cspViolations, []);
+    // The tabs follow the keyboard (arrow keys, Home, End), as the ARIA tabs pattern has it.
+    await page.getByRole('tab', { name: 'Coordination' }).focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    await page.locator('#panel-servers').waitFor({ state: 'visible' });
+    assert.equal(await page.getByRole('tab', { name: 'Servers' }).getAttribute('aria-selected'), 'true');
   });
 
   test('sign out is refused afterwards; a read-only key sees no restart and the server refuses it', async () => {

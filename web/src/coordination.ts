@@ -1,7 +1,7 @@
 /** Locks, tasks by status, agents, and the event stream live with a type filter. */
 import { api } from './api.js';
 import type { CoordinationEvent, Ctx, View } from './context.js';
-import { ago, clear, h, throttle } from './dom.js';
+import { ago, clear, h, perFrame, throttle } from './dom.js';
 
 interface Lock {
   file: string;
@@ -48,6 +48,15 @@ export class CoordinationView implements View {
   private locks: Lock[] = [];
   private events: CoordinationEvent[] = [];
   private visible = false;
+  /** Events that arrived since the last frame: drawn together, newest first. */
+  private fresh: CoordinationEvent[] = [];
+  private readonly flush = perFrame(() => {
+    const fragment = document.createDocumentFragment();
+    for (const event of this.fresh.slice(-MAX_EVENTS).reverse()) fragment.append(this.eventItem(event));
+    this.fresh = [];
+    this.eventsList.prepend(fragment);
+    while (this.eventsList.childElementCount > MAX_EVENTS) this.eventsList.lastElementChild!.remove();
+  });
   private ticker: number | undefined;
   private readonly refreshSoon = throttle(() => void this.refresh(), 150);
 
@@ -82,8 +91,8 @@ export class CoordinationView implements View {
       if (this.events.length > MAX_EVENTS) this.events.length = MAX_EVENTS;
       if (!this.visible) return;
       if (this.matches(event)) {
-        this.eventsList.prepend(this.eventItem(event));
-        while (this.eventsList.childElementCount > MAX_EVENTS) this.eventsList.lastElementChild!.remove();
+        this.fresh.push(event);
+        this.flush();
       }
       if (/^(file|task|agent):/.test(event.type)) this.refreshSoon();
     });
@@ -202,6 +211,7 @@ export class CoordinationView implements View {
   }
 
   private drawEvents(): void {
+    this.fresh = [];
     clear(this.eventsList, ...this.events.filter((e) => this.matches(e)).map((e) => this.eventItem(e)));
   }
 }

@@ -101,6 +101,7 @@ function shell(session: SessionInfo): void {
     indicator.dataset.state = state;
     indicator.textContent = state === 'open' ? 'live' : state;
   };
+  live.onSignedOut = () => signIn('Your session ended; sign in again.');
   const tabs = views.map((v) =>
     h(
       'button',

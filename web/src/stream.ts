@@ -17,6 +17,8 @@ export class LiveStream {
   private timer: number | undefined;
   state: StreamState = 'connecting';
   onState: (state: StreamState) => void = () => {};
+  /** The session ended (EventSource cannot tell a 401 from a network error: asked after two failures). */
+  onSignedOut: () => void = () => {};
 
   on(kind: StreamKind, listener: (item: unknown) => void): void {
     this.listeners[kind].push(listener);
@@ -78,8 +80,20 @@ export class LiveStream {
       this.setState('retrying');
       const delay = Math.min(15_000, 500 * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
       this.attempt += 1;
+      if (this.attempt >= 2) void this.checkSession();
       this.timer = window.setTimeout(() => this.connect(), delay);
     };
+  }
+
+  private async checkSession(): Promise<void> {
+    try {
+      const session = (await (await fetch('/ui/session', { credentials: 'same-origin' })).json()) as {
+        signedIn?: boolean;
+      };
+      if (session.signedIn === false) this.onSignedOut();
+    } catch {
+      // the coordinator is away: keep retrying
+    }
   }
 
   private setState(state: StreamState): void {
