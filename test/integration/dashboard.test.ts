@@ -149,7 +149,8 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     await page.locator('.live[data-state=open]').waitFor();
     await waitCards([{ 'servers-up': '2', 'servers-down': '0' }]);
     const crashed = api(c.url, '/api/tools/alpha__crash/call', { body: {}, headers: bearer(OPS) });
-    await waitCards([{ 'servers-down': '1' }, { 'servers-starting': '1' }]);
+    // The bar: the crash shows within 2 s, without a reload.
+    await waitCards([{ 'servers-down': '1' }, { 'servers-starting': '1' }], 2_000);
     await crashed;
     await waitCards([{ 'servers-up': '2', 'servers-down': '0', 'servers-starting': '0' }], 15_000);
   });
@@ -191,6 +192,26 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     assert.equal(await page.locator('ol.log li:not([data-source="server:alpha"])').count(), 0);
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('button', { name: 'Resume' }).click();
+  });
+
+  test('the servers tab shows a server recent stderr, and an admin key restarts it', async () => {
+    await tab('servers');
+    const alpha = page.locator('tr[data-server="alpha"]');
+    await alpha.waitFor();
+    assert.match(await alpha.innerText(), /alpha\s+healthy\s+legacy\s+stdio\s+250\d/);
+    await alpha.getByRole('button', { name: 'stderr' }).click();
+    await page.locator('#stderr-alpha', { hasText: 'sleep started 7' }).waitFor();
+    await page.locator('tr[data-server="beta"]').getByRole('button', { name: 'Restart' }).click();
+    await page.getByText('Restarting beta…').waitFor();
+    await waitFor(
+      async () => {
+        const logs = await api(c.url, '/api/logs?source=coordinator*&limit=1000', { headers: bearer(OPS) });
+        return JSON.stringify(logs.json).includes('restarting beta on request');
+      },
+      5_000,
+      'the restart in the coordinator log',
+    );
+    await page.locator('tr[data-server="beta"][data-status="healthy"]').waitFor({ timeout: 15_000 });
   });
 
   test('a lock taken over REST appears in the coordination tab without a reload', async () => {
