@@ -246,7 +246,6 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
           path: join(SHOTS, `${name}-${viewport.width}x${viewport.height}.png`),
           fullPage: true,
         });
-        if (viewport.width !== 1280) continue;
         const violations = await page.evaluate<Array<{ id: string; impact: string; nodes: unknown[] }>>(
           `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) })))`,
         );

@@ -64,7 +64,8 @@ export class CoordinationView implements View {
     const table = (caption: string, head: string[], body: HTMLElement) =>
       h(
         'div',
-        { class: 'scroll-x' },
+        // Focusable: a table wider than a phone scrolls by keyboard too.
+        { class: 'scroll-x', role: 'region', 'aria-label': caption, tabindex: 0 },
         h(
           'table',
           {},

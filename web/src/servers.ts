@@ -37,10 +37,11 @@ export class ServersView implements View {
       this.configError,
       h(
         'div',
-        { class: 'scroll-x' },
+        { class: 'scroll-x', role: 'region', 'aria-label': 'Servers table', tabindex: 0 },
         h(
           'table',
           {},
+          h('caption', { class: 'visually-hidden' }, 'Servers'),
           h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
           this.body,
         ),
