@@ -226,6 +226,19 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     await row.waitFor();
     assert.match(await row.innerText(), /ops-bot\s+refactor\s+\d+s/);
     await page.locator('ol.events li[data-type="file:locked"]').first().waitFor();
+    // A task put on the board shows in its status column, with its files.
+    await api(c.url, '/api/tools/coordinator__create_task/call', {
+      body: { arguments: { taskId: 'T-1', title: 'Split the API module', files: ['src/api.rs'] } },
+      headers: bearer(OPS),
+    });
+    await page.locator('li[data-task="T-1"]', { hasText: 'src/api.rs' }).waitFor();
+    assert.match(
+      await page.locator('.task-col', { has: page.locator('li[data-task="T-1"]') }).innerText(),
+      /^open \(1\)/i,
+    );
+    await page.getByLabel('Type filter').fill('task:*');
+    await page.locator('ol.events li[data-type="task:created"]').waitFor();
+    assert.equal(await page.locator('ol.events li[data-type="file:locked"]').count(), 0);
   });
 
   test('every tab: no serious axe violation, no horizontal overflow at 1280×800 and 390×844', async () => {
