@@ -291,5 +291,9 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     await page.getByLabel('Search tools').fill('beta__echo');
     await page.locator('[data-tool="beta__echo"]').click();
     assert.equal(await page.getByRole('button', { name: 'Call', exact: true }).isDisabled(), true);
+    // A session that is gone (here: its cookie) sends the page back to the form.
+    await context.clearCookies();
+    await page.getByRole('tab', { name: 'Servers' }).click();
+    await page.getByText('Your session ended; sign in again.').waitFor();
   });
 });

@@ -13,7 +13,8 @@ import { LiveStream } from './stream.js';
 import { ToolsView } from './tools.js';
 
 const root = document.getElementById('app')!;
-let stream: LiveStream | undefined;
+/** Ends the signed-in page: its view's timers, its stream, its hash routing. */
+let teardown: (() => void) | undefined;
 
 async function boot(): Promise<void> {
   let session: SessionInfo;
@@ -36,8 +37,8 @@ async function boot(): Promise<void> {
 }
 
 function signIn(message = ''): void {
-  stream?.close();
-  stream = undefined;
+  teardown?.();
+  teardown = undefined;
   setCsrf('');
   const key = h('input', {
     id: 'api-key',
@@ -84,9 +85,8 @@ function signIn(message = ''): void {
 }
 
 function shell(session: SessionInfo): void {
-  stream?.close();
+  teardown?.();
   const live = new LiveStream();
-  stream = live;
   const scopes = new Set(session.scopes ?? []);
   const ctx: Ctx = { session, stream: live, can: (scope) => scopes.has(scope) };
   const views: View[] = [
@@ -182,7 +182,15 @@ function shell(session: SessionInfo): void {
     view.show();
   }
   window.onhashchange = () => select(location.hash.slice(1));
-  whenUnauthorized(() => signIn('Your session ended; sign in again.'));
+  teardown = () => {
+    current?.hide();
+    live.close();
+    window.onhashchange = null;
+  };
+  // Only a signed-in page goes back to the form (a wrong key on the form is a 401 too).
+  whenUnauthorized(() => {
+    if (teardown) signIn('Your session ended; sign in again.');
+  });
   select(location.hash.slice(1) || 'overview');
 }
 
