@@ -6,7 +6,7 @@
  * The library entry (`dist/index.js`) stays tsc's plain output.
  */
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -40,3 +40,25 @@ if (result.metafile) {
   const { analyzeMetafile } = await import('esbuild');
   process.stderr.write(await analyzeMetafile(result.metafile, { verbose: false }));
 }
+
+// The dashboard (`/ui/`): one minified browser bundle, its stylesheet and page, nothing else —
+// no framework, no CDN; `serve --http` serves dist/ui from memory.
+const ui = new URL('../dist/ui/', import.meta.url);
+await rm(ui, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { app: 'web/src/main.ts' },
+  outdir: 'dist/ui',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+await Promise.all(
+  ['index.html', 'app.css'].map((name) =>
+    copyFile(new URL(`../web/${name}`, import.meta.url), new URL(name, ui)),
+  ),
+);

@@ -10,6 +10,9 @@ import { httpGuards } from '../http/guards.js';
 import { observabilityRoutes } from '../http/observability-routes.js';
 import { MemoryInstanceRegistry, PEER_DEFAULTS, Peers, type InstanceRegistry } from '../http/peers.js';
 import { HttpError } from '../http/respond.js';
+import { Authenticator } from '../http/auth.js';
+import { uiRoutes } from '../http/ui-routes.js';
+import { UiSessions } from '../http/ui-sessions.js';
 import type { Logger } from '../shared/logger.js';
 import { UsageError } from './args.js';
 import { installLifecycle } from './lifecycle.js';
@@ -57,6 +60,7 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
     logger: logger.child('peers'),
   });
   let face: HttpFace | undefined;
+  const sessions = new UiSessions();
   installLifecycle(
     {
       close: async () => {
@@ -80,7 +84,11 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
       logger: logger.child('http'),
       version: packageVersion(),
       guards: (self) => httpGuards(http, self, logger.child('auth')),
-      extraRoutes: () => observabilityRoutes(app, http),
+      sessions,
+      extraRoutes: (self) => [
+        ...observabilityRoutes(app, http),
+        ...dashboardRoutes(self, http, sessions, logger),
+      ],
       onAnswered: (route, status) => app.metrics.countHttp(route, status),
     });
   } catch (error) {
@@ -104,6 +112,19 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
   // The address a script waits for (the port is real when 0 was asked for), on stderr.
   process.stderr.write(`mcp-coordinator: listening on ${face.url}\n`);
   return new Promise<number>(() => {});
+}
+
+/** `/ui/` and its sign-in, which checks a key with the same Authenticator rules as every request. */
+function dashboardRoutes(face: HttpFace, http: Config['http'], sessions: UiSessions, logger: Logger) {
+  const auth = new Authenticator(http.auth, { resourceUrl: `${face.url}/mcp`, logger: logger.child('ui') });
+  return uiRoutes({
+    sessions,
+    authEnabled: auth.enabled,
+    async authenticate(key) {
+      const outcome = await auth.authenticate({ authorization: `Bearer ${key}` }, new URL(face.url));
+      return outcome.ok ? outcome.principal : new HttpError(outcome.status, outcome.code, outcome.message);
+    },
+  });
 }
 
 /** `$MCP_COORDINATOR_ADVERTISE_URL`: where the other instances reach this one (else the bound address). */

@@ -46,6 +46,13 @@ export interface HttpFaceOptions {
   onAnswered?: (route: string, status: number) => void;
   /** The other instances sharing the store: another's legacy session or exchange is forwarded there. */
   peers?: Peers;
+  /** The dashboard's cookie sessions: credentials for requests from its own page (see ui-sessions.ts). */
+  sessions?: CookieCredentials;
+}
+
+/** Credentials a request carries besides its headers' key: a principal, a refusal, or none. */
+export interface CookieCredentials {
+  principalOf(req: IncomingMessage): Principal | HttpError | undefined;
 }
 
 /** Response headers a browser page on an allowed origin may read. */
@@ -267,7 +274,9 @@ export class HttpFace {
   /** Credentials, rate limit and scope: the caller, or the refusal. */
   private async admit(req: IncomingMessage, url: URL, scope: Scope): Promise<Principal> {
     const g = this.guards;
-    const principal = await g.authenticate(req, url);
+    const session = this.options.sessions?.principalOf(req);
+    if (session instanceof HttpError) throw session;
+    const principal = session ?? (await g.authenticate(req, url));
     if (principal instanceof HttpError) {
       // Guessing keys (or making the coordinator check forged tokens) is rate-limited too, per address.
       if (principal.status === 401) throw g.rateLimit(`failed:${req.socket.remoteAddress}`) ?? principal;

@@ -32,7 +32,7 @@ export interface RestContext {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** The path template (also the metrics label), e.g. `/api/servers/{id}`. */
   path: string;
   /** `undefined`: open to anyone (only `/health`, the OAuth metadata). */
@@ -249,7 +249,7 @@ export function restRoutes(app: App, version: string): Route[] {
       scope: 'read',
       summary: 'One shared value (coordinator__get_state)',
       handle: async ({ res, params, agentId }) => {
-        const entry = await builtin('get_state', { key: params.key }, agentId);
+        const entry = (await builtin('get_state', { key: params.key }, agentId)) as { found?: unknown };
         if (entry.found !== true) throw new HttpError(404, 'unknown_state', `no shared value ${params.key}`);
         sendJson(res, 200, entry);
       },

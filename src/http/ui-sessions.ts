@@ -1,0 +1,148 @@
+/**
+ * The dashboard's sign-in: an API key typed into the page is checked once (POST /ui/session) and
+ * traded for a random session id in an HttpOnly, SameSite=Strict cookie; the key itself is never
+ * kept — not here, not in the browser. The map id → principal is bounded (the oldest session goes
+ * first) and every session expires.
+ *
+ * The cookie counts as credentials only for requests from the dashboard's own origin (a browser's
+ * `Sec-Fetch-Site: same-origin`, or an `Origin` that is one of the server's own), never when the
+ * request names a key itself, and — for anything but GET/HEAD — only with the session's CSRF token
+ * in `x-csrf-token`.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { selfOriginsFor } from './origin.js';
+import type { Principal } from './principal.js';
+import { HttpError } from './respond.js';
+
+export const SESSION_COOKIE = 'mcpc_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export interface UiSessionOptions {
+  /** A session lives this long after sign-in (default 8 h). */
+  ttlMs?: number;
+  /** At most this many sessions; signing in past it ends the oldest (default 1,000). */
+  maxSessions?: number;
+  now?: () => number;
+}
+
+export interface UiSession {
+  id: string;
+  csrf: string;
+  principal: Principal;
+  expiresAt: number;
+}
+
+export class UiSessions {
+  private readonly sessions = new Map<string, UiSession>();
+  readonly ttlMs: number;
+  private readonly max: number;
+  private readonly now: () => number;
+
+  constructor(options: UiSessionOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 8 * 3_600_000;
+    this.max = options.maxSessions ?? 1_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  create(principal: Principal): UiSession {
+    this.sweep();
+    while (this.sessions.size >= this.max) {
+      const oldest = this.sessions.keys().next().value;
+      if (oldest === undefined) break;
+      this.sessions.delete(oldest);
+    }
+    const session: UiSession = {
+      id: randomBytes(32).toString('base64url'),
+      csrf: randomBytes(32).toString('base64url'),
+      principal,
+      expiresAt: this.now() + this.ttlMs,
+    };
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /** The live session the request's cookie names, whatever its origin (for /ui/session itself). */
+  lookup(req: IncomingMessage): UiSession | undefined {
+    const id = cookieOf(req.headers.cookie, SESSION_COOKIE);
+    if (!id) return undefined;
+    const session = this.sessions.get(id);
+    if (!session) return undefined;
+    if (session.expiresAt <= this.now()) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    return session;
+  }
+
+  end(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /**
+   * The face's cookie credentials: undefined when the request carries its own key or no session
+   * (the face's usual authentication decides), the session's principal when it may act on it, a
+   * refusal when it is a session request that lacks the CSRF token.
+   */
+  principalOf(req: IncomingMessage): Principal | HttpError | undefined {
+    if (req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined) return undefined;
+    if (!fromOwnPage(req)) return undefined;
+    const session = this.lookup(req);
+    if (!session) return undefined;
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD' && !this.csrfMatches(req, session)) {
+      return new HttpError(
+        403,
+        'csrf',
+        `a dashboard request that changes state needs the ${CSRF_HEADER} header`,
+      );
+    }
+    return session.principal;
+  }
+
+  csrfMatches(req: IncomingMessage, session: UiSession): boolean {
+    const raw = req.headers[CSRF_HEADER];
+    const given = Buffer.from(Array.isArray(raw) ? (raw[0] ?? '') : (raw ?? ''));
+    const want = Buffer.from(session.csrf);
+    return given.length === want.length && timingSafeEqual(given, want);
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
+  }
+}
+
+/**
+ * A request the dashboard's own page sent: the browser says `Sec-Fetch-Site: same-origin`, or its
+ * `Origin` is one of this server's own. A page of another origin (even one in http.allowedOrigins,
+ * even another port of localhost, which SameSite counts as the same site) never rides the cookie.
+ */
+export function fromOwnPage(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  if (site !== undefined && site !== 'same-origin') return false;
+  if (origin !== undefined) return selfOriginsFor(req.headers.host ?? '').includes(origin);
+  return site === 'same-origin';
+}
+
+export function cookieOf(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}
+
+export function sessionCookie(id: string, maxAgeSeconds: number, secure: boolean): string {
+  return (
+    `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}` +
+    (secure ? '; Secure' : '')
+  );
+}
