@@ -67,7 +67,7 @@ export function restRoutes(app: App, version: string): Route[] {
     const tool = app.builtins.get(name);
     if (!tool) throw new HttpError(404, 'not_found', `no built-in operation ${name}`);
     const result = await tool.handler(args, { agentId });
-    const value = result.structuredContent ?? {};
+    const value = (result.structuredContent ?? {}) as Record<string, unknown>;
     if (result.isError) throw new HttpError(409, 'refused', JSON.stringify(value));
     return value;
   };
