@@ -15,7 +15,14 @@ import { CatalogDiskCache } from './catalog/disk-cache.js';
 import { namespaceOptions } from './catalog/from-config.js';
 import { createBus } from './coordination/bus/index.js';
 import { coordinationTools, createCoordination, type Coordination } from './coordination/index.js';
+import {
+  changedResourceUris,
+  COORDINATION_RESOURCE_TEMPLATES,
+  CoordinationResources,
+  isCoordinationUri,
+} from './coordination/resources.js';
 import type { EventBus } from './coordination/types.js';
+import { BUILTIN_SERVER_ID } from './catalog/types.js';
 import { createPool, type DownstreamPool } from './downstream/pool.js';
 import { HealthMonitor } from './router/health.js';
 import { ResultCache } from './router/result-cache.js';
@@ -227,6 +234,7 @@ export class App {
       pool: this.pool,
       namespace: namespaceOptions(config.namespace),
       builtinTools: this.builtins.definitions(),
+      builtinResources: { resourceTemplates: COORDINATION_RESOURCE_TEMPLATES, ownsUri: isCoordinationUri },
       logger,
       cached: diskCache ? (id, server) => diskCache.get(id, server) : undefined,
       startupWaitMs: config.startupWaitMs,
@@ -235,6 +243,7 @@ export class App {
       state: this.state,
       router: this.router,
       builtins: this.builtins,
+      builtinResources: new CoordinationResources(coordination),
       hub,
       sealer: this.sealer,
       instanceTag: this.instanceTag,
@@ -252,6 +261,7 @@ export class App {
       onIdentified: (session, info) => void this.registerAgent(session.agentId, info),
     });
     this.state.on('changed', (changes) => hub.onCatalogChanged(changes));
+    this.stopObserving.push(this.notifyCoordinationResources(bus));
     this.pool.on('status', (id, status) => {
       const level = hub.loudestLevel();
       if (status === 'connected' && level) void applyLogLevel(core, id, level);
@@ -397,6 +407,25 @@ export class App {
     );
     if (stopTee) this.stopObserving.push(stopTee);
     return metrics;
+  }
+
+  /**
+   * The coordinator's resources change with the coordination events (from any instance on the
+   * bus): subscribers hear `notifications/resources/updated` as they would from a downstream.
+   */
+  private notifyCoordinationResources(bus: EventBus): () => void {
+    return bus.subscribe((event) => {
+      for (const uri of changedResourceUris(event)) {
+        this.hub.onDownstreamNotification(
+          BUILTIN_SERVER_ID,
+          { method: 'notifications/resources/updated', params: { uri } },
+          (session, u) =>
+            session.era === 'legacy' || session.identity.ephemeral
+              ? session.subscriptions.exposed(BUILTIN_SERVER_ID, u)
+              : u,
+        );
+      }
+    });
   }
 
   /** How a downstream's resource URI is exposed: as is, or `<id>+<uri>` when several share it. */

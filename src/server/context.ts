@@ -25,6 +25,8 @@ export interface UpstreamCore {
   state: CatalogState;
   router: Router;
   builtins: BuiltinRegistry;
+  /** The coordinator's own resources (tasks://, agents://, collaboration://): JSON, or undefined when absent. */
+  builtinResources?: { read(uri: string): Promise<Record<string, unknown> | undefined> };
   hub: SessionHub;
   sealer: RequestStateSealer;
   /** This process among the instances sharing a store (sealed into parked exchanges' state). */
