@@ -13,6 +13,7 @@ import { catalogCacheDir } from './catalog/cache-location.js';
 import { loadCacheKey } from './catalog/cache-key.js';
 import { CatalogDiskCache } from './catalog/disk-cache.js';
 import { namespaceOptions } from './catalog/from-config.js';
+import { AccessControl } from './coordination/access.js';
 import { createBus } from './coordination/bus/index.js';
 import { coordinationTools, createCoordination, type Coordination } from './coordination/index.js';
 import {
@@ -84,6 +85,8 @@ export class App {
   readonly router: Router;
   readonly health: HealthMonitor;
   readonly builtins = new BuiltinRegistry();
+  /** `coordination.access`: checked on every tool call, file lock or claim, and published event. */
+  readonly access: AccessControl;
   /** This process: event source and registry owner. */
   readonly instanceId: string;
   /**
@@ -156,6 +159,7 @@ export class App {
     this.sealer = new RequestStateSealer(config.coordination.secret);
     this.agent = agentId;
     this.metrics = this.observe(logger, bus, coordination);
+    this.access = new AccessControl(config.coordination.access, bus);
     this.hub = new SessionHub(logger.child('sessions'));
     const hub = this.hub;
     this.pool = createPool({
@@ -228,6 +232,7 @@ export class App {
         agentId: () => this.agent,
         workspaceRoot: coordination.workspaceRoot,
         lockTtlMs: coordination.lockTtlMs,
+        access: this.access,
       }).map((t) => ({ ...t, inputSchema: t.inputSchema as BuiltinTool['inputSchema'] })),
     );
     this.state = new CatalogState({
@@ -243,6 +248,7 @@ export class App {
       state: this.state,
       router: this.router,
       builtins: this.builtins,
+      access: this.access,
       builtinResources: new CoordinationResources(coordination),
       hub,
       sealer: this.sealer,
