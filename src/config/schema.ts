@@ -68,25 +68,28 @@ const accessRule = z.strictObject(
   { error: typeOnly('must be a rule { agent, tools?, files?, events? }') },
 );
 
+const accessRules = z.array(accessRule, { error: typeOnly('must be a list of rules') }).max(1_000);
+const accessObject = z.strictObject(
+  {
+    default: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('allow'),
+    rules: accessRules.default([]),
+  },
+  { error: typeOnly('must be a list of rules, or { default: allow|deny, rules: [...] }') },
+);
+
 /**
  * `coordination.access`: a list of rules (the default stays allow), or `{ default, rules }`.
- * The first rule whose `agent` matches decides; an agent no rule matches gets `default`.
+ * The first rule whose `agent` matches decides; an agent no rule matches gets `default`. Each
+ * form is checked by its own schema so an error's path is the one the user wrote.
  */
-const accessSchema = z.preprocess(
-  (value) => (Array.isArray(value) ? { rules: value } : value),
-  z
-    .strictObject(
-      {
-        default: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('allow'),
-        rules: z
-          .array(accessRule, { error: typeOnly('must be a list of rules') })
-          .max(1_000)
-          .default([]),
-      },
-      { error: typeOnly('must be a list of rules, or { default: allow|deny, rules: [...] }') },
-    )
-    .prefault({}),
-);
+const accessSchema = z.unknown().transform((value, ctx): z.infer<typeof accessObject> => {
+  const parsed = Array.isArray(value) ? accessRules.safeParse(value) : accessObject.safeParse(value ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: value } as never);
+    return z.NEVER;
+  }
+  return Array.isArray(parsed.data) ? { default: 'allow', rules: parsed.data } : parsed.data;
+});
 
 /** `redis://` or `rediss://` (TLS), or "" for the embedded bus. */
 const redisUrl = z.string().refine(
@@ -325,7 +328,7 @@ export const configSchema = z.strictObject({
       agentTtlMs: duration().default(30_000),
       streamMaxLen: z.number().int().positive().default(10_000),
       /** Who may call which tools, lock which files, publish which events (see accessSchema). */
-      access: accessSchema,
+      access: accessSchema.optional(),
     })
     .prefault({}),
   /** The HTTP face (`serve --http`); absent keys take the defaults below. */

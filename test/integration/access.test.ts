@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
-import { fixtureServer, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
+import { fixtureServer, startV2, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
 import { api, startHttp, v2Client, type HttpCoordinator } from '../helpers/http.js';
 
 const ALICE = 'alice-key-0123456789abcdef';
@@ -120,5 +120,45 @@ describe('coordination.access: two agents, one refused', () => {
       'bob-bot file secrets/key.pem',
       'alice-bot event cache:invalidate',
     ]);
+  });
+});
+
+describe('coordination.access on stdio: the agent is $MCP_AGENT_ID', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test('bob-* is refused the tool and the file, alice is not (modern and legacy)', async () => {
+    const file = writeConfig(dir.path, {
+      servers: { old: fixtureServer('old') },
+      coordination: {
+        workspaceRoot: dir.path,
+        access: [{ agent: 'bob-*', tools: { deny: ['old__echo'] }, files: { deny: ['secrets/**'] } }],
+      },
+    });
+    for (const [agent, era, refused] of [
+      ['bob-stdio', 'modern', true],
+      ['alice-stdio', 'legacy', false],
+    ] as const) {
+      const c = await startV2(file, { era, env: { MCP_AGENT_ID: agent } });
+      try {
+        const echo = (await waitFor(
+          async () => {
+            const r = (await c.client.callTool({ name: 'old__echo', arguments: { text: 'hi' } })) as Result;
+            return r.structuredContent?.denied === true || r.isError !== true ? r : undefined;
+          },
+          20_000,
+          'old__echo answered',
+        )) as Result;
+        assert.equal(echo.isError === true, refused, `${agent}: old__echo`);
+        const lock = (await c.client.callTool({
+          name: 'coordinator__lock_file',
+          arguments: { file: 'secrets/k' },
+        })) as Result;
+        assert.equal(lock.isError === true, refused, `${agent}: lock secrets/k`);
+        if (refused) assert.deepEqual(lock.structuredContent?.rule, { index: 0, agent: 'bob-*' });
+      } finally {
+        await c.close();
+      }
+    }
   });
 });
