@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { startHttp, v2Client } from '../helpers/http.js';
 import {
   fixtureServer,
   startV2,
@@ -138,3 +139,55 @@ for (const era of ['legacy', 'modern'] as const) {
     });
   });
 }
+
+describe('coordinator resources over serve --http', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test('a modern listen stream and a legacy subscriber hear the task change', async () => {
+    const file = writeConfig(dir.path, { servers: {}, coordination: { workspaceRoot: dir.path } });
+    const c = await startHttp(file);
+    const modern = await v2Client(c.url, { era: 'modern', name: 'm' });
+    const legacy = await v2Client(c.url, { era: 'legacy', name: 'l' });
+    try {
+      await modern.callTool({
+        name: 'coordinator__create_task',
+        arguments: { taskId: 'h1', title: 'over http' },
+      });
+      const heard: Record<'modern' | 'legacy', string[]> = { modern: [], legacy: [] };
+      modern.setNotificationHandler(
+        'notifications/resources/updated',
+        (n) => void heard.modern.push(n.params.uri),
+      );
+      legacy.setNotificationHandler(
+        'notifications/resources/updated',
+        (n) => void heard.legacy.push(n.params.uri),
+      );
+      const subscription = await modern.listen({ resourceSubscriptions: ['tasks://h1/state'] });
+      await legacy.subscribeResource({ uri: 'tasks://h1/logs' });
+      await new Promise((r) => setTimeout(r, 200));
+      await legacy.callTool({ name: 'coordinator__claim_task', arguments: { taskId: 'h1' } });
+      await legacy.callTool({ name: 'coordinator__log_step', arguments: { taskId: 'h1', message: 'step' } });
+      await waitFor(
+        () => heard.modern.includes('tasks://h1/state'),
+        10_000,
+        'the listen stream heard the claim',
+      );
+      await waitFor(
+        () => heard.legacy.includes('tasks://h1/logs'),
+        10_000,
+        'the legacy subscriber heard the step',
+      );
+      assert.ok(
+        heard.modern.every((u) => u === 'tasks://h1/state'),
+        heard.modern.join(),
+      );
+      const read = await modern.readResource({ uri: 'tasks://h1/state' });
+      assert.equal(JSON.parse((read.contents[0] as { text: string }).text).status, 'claimed');
+      await subscription.close();
+    } finally {
+      await Promise.all([modern.close(), legacy.close()]);
+      await c.stop();
+    }
+  });
+});
