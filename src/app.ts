@@ -13,9 +13,17 @@ import { catalogCacheDir } from './catalog/cache-location.js';
 import { loadCacheKey } from './catalog/cache-key.js';
 import { CatalogDiskCache } from './catalog/disk-cache.js';
 import { namespaceOptions } from './catalog/from-config.js';
+import { AccessControl } from './coordination/access.js';
 import { createBus } from './coordination/bus/index.js';
 import { coordinationTools, createCoordination, type Coordination } from './coordination/index.js';
+import {
+  changedResourceUris,
+  COORDINATION_RESOURCE_TEMPLATES,
+  CoordinationResources,
+  isCoordinationUri,
+} from './coordination/resources.js';
 import type { EventBus } from './coordination/types.js';
+import { BUILTIN_SERVER_ID } from './catalog/types.js';
 import { createPool, type DownstreamPool } from './downstream/pool.js';
 import { HealthMonitor } from './router/health.js';
 import { ResultCache } from './router/result-cache.js';
@@ -81,6 +89,8 @@ export class App {
   readonly router: Router;
   readonly health: HealthMonitor;
   readonly builtins = new BuiltinRegistry();
+  /** `coordination.access`: checked on every tool call, file lock or claim, and published event. */
+  readonly access: AccessControl;
   /** This process: event source and registry owner. */
   readonly instanceId: string;
   /**
@@ -156,6 +166,7 @@ export class App {
     this.sealer = new RequestStateSealer(config.coordination.secret);
     this.agent = agentId;
     this.metrics = this.observe(logger, bus, coordination);
+    this.access = new AccessControl(config.coordination.access, bus);
     this.hub = new SessionHub(logger.child('sessions'));
     const hub = this.hub;
     this.pool = createPool({
@@ -229,12 +240,14 @@ export class App {
         agentId: () => this.agent,
         workspaceRoot: coordination.workspaceRoot,
         lockTtlMs: coordination.lockTtlMs,
+        access: this.access,
       }).map((t) => ({ ...t, inputSchema: t.inputSchema as BuiltinTool['inputSchema'] })),
     );
     this.state = new CatalogState({
       pool: this.pool,
       namespace: namespaceOptions(config.namespace),
       builtinTools: this.builtins.definitions(),
+      builtinResources: { resourceTemplates: COORDINATION_RESOURCE_TEMPLATES, ownsUri: isCoordinationUri },
       logger,
       cached: diskCache ? (id, server) => diskCache.get(id, server) : undefined,
       startupWaitMs: config.startupWaitMs,
@@ -243,6 +256,8 @@ export class App {
       state: this.state,
       router: this.router,
       builtins: this.builtins,
+      access: this.access,
+      builtinResources: new CoordinationResources(coordination),
       hub,
       sealer: this.sealer,
       instanceTag: this.instanceTag,
@@ -278,6 +293,7 @@ export class App {
     this.presenceSweep = setInterval(() => this.presence.sweep(), 60_000);
     this.presenceSweep.unref();
     this.state.on('changed', (changes) => hub.onCatalogChanged(changes));
+    this.stopObserving.push(this.notifyCoordinationResources(bus));
     this.pool.on('status', (id, status) => {
       const level = hub.loudestLevel();
       if (status === 'connected' && level) void applyLogLevel(core, id, level);
@@ -424,6 +440,25 @@ export class App {
     );
     if (stopTee) this.stopObserving.push(stopTee);
     return metrics;
+  }
+
+  /**
+   * The coordinator's resources change with the coordination events (from any instance on the
+   * bus): subscribers hear `notifications/resources/updated` as they would from a downstream.
+   */
+  private notifyCoordinationResources(bus: EventBus): () => void {
+    return bus.subscribe((event) => {
+      for (const uri of changedResourceUris(event)) {
+        this.hub.onDownstreamNotification(
+          BUILTIN_SERVER_ID,
+          { method: 'notifications/resources/updated', params: { uri } },
+          (session, u) =>
+            session.era === 'legacy' || session.identity.ephemeral
+              ? session.subscriptions.exposed(BUILTIN_SERVER_ID, u)
+              : u,
+        );
+      }
+    });
   }
 
   /** How a downstream's resource URI is exposed: as is, or `<id>+<uri>` when several share it. */

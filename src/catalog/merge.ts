@@ -49,7 +49,7 @@ export function buildCatalog(sources: readonly CatalogSource[], options: BuildCa
     namespace,
     'prompt',
   );
-  const resourceMerge = mergeResources(sources);
+  const resourceMerge = mergeResources(sources, builtins);
 
   const { items: tools } = toolMerge;
   const { items: prompts } = promptMerge;

@@ -6,7 +6,13 @@
  */
 import type { Resource, ResourceTemplateType as ResourceTemplate } from '@modelcontextprotocol/server';
 import { UriTemplate } from '@modelcontextprotocol/server';
-import { META_ORIGINAL_URI, META_SERVER, type CatalogSource, type ResourceRoute } from './types.js';
+import {
+  META_ORIGINAL_URI,
+  META_SERVER,
+  type BuiltinTools,
+  type CatalogSource,
+  type ResourceRoute,
+} from './types.js';
 
 export interface ResourceMerge {
   readonly resources: readonly Resource[];
@@ -26,7 +32,7 @@ interface UriMerge<T> {
   perServer: Map<string, number>;
 }
 
-export function mergeResources(sources: readonly CatalogSource[]): ResourceMerge {
+export function mergeResources(sources: readonly CatalogSource[], builtins?: BuiltinTools): ResourceMerge {
   const clashes: string[] = [];
   const warnings: string[] = [];
   const resources = mergeUris<Resource>(
@@ -51,6 +57,8 @@ export function mergeResources(sources: readonly CatalogSource[]): ResourceMerge
   const matchers = compileTemplates(sources, warnings);
   const knownIds = new Set(sources.map((s) => s.serverId));
   const resolve = (uri: string): ResourceRoute | undefined => {
+    // The coordinator's own schemes first: a downstream never answers for them.
+    if (builtins?.ownsUri?.(uri)) return { serverId: builtins.serverId, originalUri: uri };
     const hit = resources.exposed.get(uri) ?? resources.sharedBare.get(uri);
     if (hit) return hit;
     const plus = uri.indexOf('+');
@@ -73,12 +81,26 @@ export function mergeResources(sources: readonly CatalogSource[]): ResourceMerge
   }
   return {
     resources: Object.freeze(resources.items),
-    resourceTemplates: Object.freeze(templates.items),
+    resourceTemplates: Object.freeze([...builtinTemplates(builtins), ...templates.items]),
     resolve,
     perServer,
     clashes,
     warnings,
   };
+}
+
+function builtinTemplates(builtins: BuiltinTools | undefined): ResourceTemplate[] {
+  if (!builtins?.resourceTemplates) return [];
+  return builtins.resourceTemplates.map((t) =>
+    Object.freeze({
+      ...t,
+      _meta: Object.freeze({
+        ...t._meta,
+        [META_SERVER]: builtins.serverId,
+        [META_ORIGINAL_URI]: t.uriTemplate,
+      }),
+    }),
+  );
 }
 
 function mergeUris<T extends { _meta?: { [key: string]: unknown } }>(

@@ -39,6 +39,10 @@ export interface CatalogSource {
 export interface BuiltinTools {
   readonly serverId: string;
   readonly tools: readonly Tool[];
+  /** The coordinator's own resource templates, listed before every downstream's. */
+  readonly resourceTemplates?: readonly ResourceTemplate[];
+  /** URIs that are the coordinator's own (routed to it, never to a downstream). */
+  readonly ownsUri?: (uri: string) => boolean;
 }
 
 export interface BuildCatalogOptions {

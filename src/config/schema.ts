@@ -27,6 +27,70 @@ const duration = () =>
       error: `must be at most ${MAX_DURATION_MS} ms (about 24.8 days): longer delays overflow Node's timers`,
     });
 
+/** A custom message for a value of the wrong type only (unknown keys keep zod's own message). */
+const typeOnly = (message: string) => (issue: { code?: string }) =>
+  issue.code === 'invalid_type' ? message : undefined;
+
+/** Globs of `coordination.access`: `*` any run, `?` one character; file globs also `**`. */
+const globList = (what: string) =>
+  z
+    .array(
+      z
+        .string({ error: typeOnly(`must be a list of ${what} globs (strings)`) })
+        .min(1, { error: 'must not be empty' })
+        .max(512),
+      { error: typeOnly(`must be a list of ${what} globs`) },
+    )
+    .max(1_000);
+
+const allowDeny = (what: string) =>
+  z.strictObject(
+    { allow: globList(what).optional(), deny: globList(what).optional() },
+    { error: typeOnly(`must be { allow?: [${what} globs], deny?: [${what} globs] }`) },
+  );
+
+const accessRule = z.strictObject(
+  {
+    /** Glob over the agent id; the first rule that matches an agent decides for it. */
+    agent: z
+      .string({ error: typeOnly('must be a glob over agent ids (a string), e.g. "reviewer-*"') })
+      .min(1)
+      .max(512),
+    tools: allowDeny('tool name').optional(),
+    files: allowDeny('file path').optional(),
+    events: z
+      .strictObject(
+        { publish: globList('event type').optional(), deny: globList('event type').optional() },
+        { error: typeOnly('must be { publish?: [event type globs], deny?: [event type globs] }') },
+      )
+      .optional(),
+  },
+  { error: typeOnly('must be a rule { agent, tools?, files?, events? }') },
+);
+
+const accessRules = z.array(accessRule, { error: typeOnly('must be a list of rules') }).max(1_000);
+const accessObject = z.strictObject(
+  {
+    default: z.enum(['allow', 'deny'], { error: 'must be "allow" or "deny"' }).default('allow'),
+    rules: accessRules.default([]),
+  },
+  { error: typeOnly('must be a list of rules, or { default: allow|deny, rules: [...] }') },
+);
+
+/**
+ * `coordination.access`: a list of rules (the default stays allow), or `{ default, rules }`.
+ * The first rule whose `agent` matches decides; an agent no rule matches gets `default`. Each
+ * form is checked by its own schema so an error's path is the one the user wrote.
+ */
+const accessSchema = z.unknown().transform((value, ctx): z.infer<typeof accessObject> => {
+  const parsed = Array.isArray(value) ? accessRules.safeParse(value) : accessObject.safeParse(value ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: value } as never);
+    return z.NEVER;
+  }
+  return Array.isArray(parsed.data) ? { default: 'allow', rules: parsed.data } : parsed.data;
+});
+
 /** `redis://` or `rediss://` (TLS), or "" for the embedded bus. */
 const redisUrl = z.string().refine(
   (value) => {
@@ -263,6 +327,8 @@ export const configSchema = z.strictObject({
       workspaceRoot: z.string().optional(),
       agentTtlMs: duration().default(30_000),
       streamMaxLen: z.number().int().positive().default(10_000),
+      /** Who may call which tools, lock which files, publish which events (see accessSchema). */
+      access: accessSchema.optional(),
     })
     .prefault({}),
   /** The HTTP face (`serve --http`); absent keys take the defaults below. */

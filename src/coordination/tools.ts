@@ -11,6 +11,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
+import { accessRefusal, type AccessControl } from './access.js';
 import { LIMITS } from './limits.js';
 import type { Agents } from './agents/service.js';
 import type { CacheInvalidation } from './cache-invalidation.js';
@@ -37,6 +38,8 @@ export interface CoordinationToolDeps {
   agentId: () => string;
   workspaceRoot: string;
   lockTtlMs: number;
+  /** `coordination.access`: the files a call locks and the event it publishes are checked first. */
+  access?: AccessControl;
 }
 
 /** Longest lock an agent may ask for: a day. A forgotten lock should not outlive the workday. */
@@ -75,7 +78,7 @@ const schemas = {
 };
 
 export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[] {
-  const { locks, tasks, agents, state, caches, agentId, workspaceRoot, lockTtlMs } = deps;
+  const { locks, tasks, agents, state, caches, agentId, workspaceRoot, lockTtlMs, access } = deps;
   const normalize = (path: string) => normalizeLockPath(path, workspaceRoot);
 
   const all = [
@@ -136,12 +139,64 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
     ...agentTools(agents),
     ...stateTools(state, caches),
   ];
+  const refusal = access?.active ? accessCheck(access, tasks, normalize) : undefined;
   // A call that names no agent (a one-shot CLI command) acts as the process's own agent.
   return all.map((t) => ({
     ...t,
-    handler: (args: unknown, caller?: { agentId?: string }) =>
-      t.handler(args, { agentId: caller?.agentId ?? agentId() }),
+    handler: async (args: unknown, caller?: { agentId?: string }) => {
+      const who = caller?.agentId ?? agentId();
+      const denied = await refusal?.(t.name, args, who);
+      return denied ?? t.handler(args, { agentId: who });
+    },
   }));
+}
+
+/** The event each action publishes, checked against the agent's `events` rule before it runs. */
+const PUBLISHES: Record<string, string> = {
+  lock_file: 'file:locked',
+  unlock_file: 'file:unlocked',
+  claim_task: 'task:claimed',
+  complete_task: 'task:completed',
+  release_task: 'task:released',
+  create_task: 'task:created',
+  log_step: 'task:progress',
+  register_agent: 'agent:status_changed',
+  set_state: 'state:changed',
+  delete_state: 'state:changed',
+  invalidate_cache: 'cache:invalidate',
+};
+
+/**
+ * Before a call runs: the files it would lock (lock_file's file; claim_task's files and the
+ * task's own) and the event it would publish. A refusal is `isError` naming the rule, and
+ * `access:denied` is published. Arguments the schema will refuse are left to the tool.
+ */
+function accessCheck(access: AccessControl, tasks: Tasks, normalize: (path: string) => string) {
+  const paths = (list: unknown[]): string[] => {
+    const out: string[] = [];
+    for (const f of list) {
+      try {
+        if (typeof f === 'string') out.push(normalize(f));
+      } catch {
+        // not a path the tool would accept either: it reports that itself
+      }
+    }
+    return out;
+  };
+  return async (name: string, args: unknown, who: string): Promise<CallToolResult | undefined> => {
+    const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
+    let files: string[] = [];
+    if (name === 'lock_file') files = paths([a.file]);
+    if (name === 'claim_task') {
+      const own = typeof a.taskId === 'string' ? ((await tasks.get(a.taskId))?.files ?? []) : [];
+      files = [...own, ...paths(Array.isArray(a.files) ? a.files : [])];
+    }
+    const event = PUBLISHES[name];
+    const denial =
+      access.enforce(who, 'file', files) ?? (event ? access.enforce(who, 'event', [event]) : undefined);
+    if (!denial) return undefined;
+    return accessRefusal(denial);
+  };
 }
 
 type Schemas = typeof schemas;

@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'agent:left',
   'state:changed',
   'cache:invalidate',
+  'access:denied',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -27,7 +28,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** Family channel suffix per event type: `<prefix>events:<family>`. */
 export const EVENT_FAMILY: Record<
   EventType,
-  'file-locks' | 'tasks' | 'health' | 'agents' | 'servers' | 'state' | 'cache'
+  'file-locks' | 'tasks' | 'health' | 'agents' | 'servers' | 'state' | 'cache' | 'access'
 > = {
   'file:locked': 'file-locks',
   'file:unlocked': 'file-locks',
@@ -46,6 +47,7 @@ export const EVENT_FAMILY: Record<
   'agent:left': 'agents',
   'state:changed': 'state',
   'cache:invalidate': 'cache',
+  'access:denied': 'access',
 };
 
 export interface CoordinationEvent {

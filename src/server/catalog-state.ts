@@ -12,6 +12,7 @@ import { catalogSource } from '../catalog/from-config.js';
 import { buildCatalog } from '../catalog/merge.js';
 import {
   BUILTIN_SERVER_ID,
+  type BuiltinTools,
   type Catalog,
   type CatalogChanges,
   type CatalogSource,
@@ -28,6 +29,8 @@ export interface CatalogStateOptions {
   pool: PoolView;
   namespace: NamespaceOptions;
   builtinTools: readonly Tool[];
+  /** The coordinator's own resource templates and the URIs it answers for itself. */
+  builtinResources?: Pick<BuiltinTools, 'resourceTemplates' | 'ownsUri'>;
   logger: Logger;
   /**
    * The last catalog seen of a server that has not connected yet (the warm on-disk catalog), so
@@ -211,7 +214,11 @@ export class CatalogState extends EventEmitter<{ changed: [CatalogChanges] }> {
     }
     return buildCatalog(sources, {
       namespace: this.options.namespace,
-      builtins: { serverId: BUILTIN_SERVER_ID, tools: this.options.builtinTools },
+      builtins: {
+        serverId: BUILTIN_SERVER_ID,
+        tools: this.options.builtinTools,
+        ...this.options.builtinResources,
+      },
     });
   }
 }

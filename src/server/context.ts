@@ -9,6 +9,7 @@ import {
   type LoggingLevel,
   type ServerContext,
 } from '@modelcontextprotocol/server';
+import type { AccessControl } from '../coordination/access.js';
 import type { Downstream } from '../downstream/types.js';
 import type { ForwardContext } from '../router/forward.js';
 import type { Router } from '../router/router.js';
@@ -25,6 +26,10 @@ export interface UpstreamCore {
   state: CatalogState;
   router: Router;
   builtins: BuiltinRegistry;
+  /** `coordination.access`: every tools/call is checked against it (absent: everything allowed). */
+  access?: AccessControl;
+  /** The coordinator's own resources (tasks://, agents://, collaboration://): JSON, or undefined when absent. */
+  builtinResources?: { read(uri: string): Promise<Record<string, unknown> | undefined> };
   hub: SessionHub;
   sealer: RequestStateSealer;
   /** This process among the instances sharing a store (sealed into parked exchanges' state). */

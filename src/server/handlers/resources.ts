@@ -1,5 +1,5 @@
 import type { JSONRPCMessage, ReadResourceResult, Result } from '@modelcontextprotocol/server';
-import type { ResourceRoute } from '../../catalog/types.js';
+import { BUILTIN_SERVER_ID, type ResourceRoute } from '../../catalog/types.js';
 import { downstreamParams } from '../../router/forward.js';
 import { UnknownNameError } from '../../shared/errors.js';
 import { toMcpError } from '../../shared/mcp-errors.js';
@@ -46,6 +46,7 @@ export function registerResourceHandlers(up: UpstreamContext): void {
     try {
       const uri = request.params.uri;
       const route = await resolve(uri);
+      if (route.serverId === BUILTIN_SERVER_ID) return withCache(up, await readBuiltin(up, uri));
       const params = (extra: Record<string, unknown> = {}) =>
         downstreamParams({ ...request.params, uri: route.originalUri, ...extra });
       const result = (await bridged(
@@ -91,6 +92,11 @@ export function registerResourceHandlers(up: UpstreamContext): void {
   server.setRequestHandler('resources/subscribe', async (request) => {
     try {
       const route = await resolve(request.params.uri);
+      if (route.serverId === BUILTIN_SERVER_ID) {
+        // The coordinator's own: updates come from the coordination events (see App).
+        subscriptions.add(route, request.params.uri);
+        return {};
+      }
       const d = up.downstream(route.serverId);
       if (!d) throw new UnknownNameError('resource', request.params.uri);
       await d.subscribe(route.originalUri, true, d.config.timeoutMs);
@@ -114,6 +120,13 @@ export function registerResourceHandlers(up: UpstreamContext): void {
       throw toMcpError(error);
     }
   });
+}
+
+/** A coordinator resource as JSON text (tasks://, agents://, collaboration://). */
+async function readBuiltin(up: UpstreamContext, uri: string): Promise<ReadResourceResult> {
+  const value = await up.builtinResources?.read(uri);
+  if (value === undefined) throw new UnknownNameError('resource', uri);
+  return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value) }] };
 }
 
 /** resources/read of a modern client carries the cache fields of its downstream (or none known). */
@@ -141,6 +154,11 @@ function listenWatcher(
       if (typeof uri !== 'string') continue;
       try {
         const route = await resolve(uri);
+        if (route.serverId === BUILTIN_SERVER_ID) {
+          subscriptions.add(route, uri);
+          routes.push(route);
+          continue;
+        }
         const d = up.downstream(route.serverId);
         // Cancelled (or the session closed) meanwhile: subscribe nothing more.
         if (!d || byListen.get(id) !== routes) return;

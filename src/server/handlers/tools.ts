@@ -5,6 +5,7 @@ import type { ListPage } from '../../catalog/types.js';
 import { InvalidArgumentError, UnknownNameError } from '../../shared/errors.js';
 import { toMcpError } from '../../shared/mcp-errors.js';
 import { withRawJson } from '../../shared/json-lines.js';
+import { accessRefusal } from '../../coordination/access.js';
 import { bridged } from '../bridge.js';
 import { envelopeOf, type UpstreamContext } from '../context.js';
 
@@ -112,11 +113,24 @@ function callParams(
 
 /** A built-in tool runs here; every other name goes through the router. */
 export async function dispatchToolCall(
-  ctx: Pick<UpstreamContext, 'state' | 'builtins' | 'router'>,
+  ctx: Pick<UpstreamContext, 'state' | 'builtins' | 'router' | 'access'>,
   call: RoutedCall,
   caller: { agentId?: string } = {},
 ): Promise<CallToolResult> {
   const route = ctx.state.current.resolveTool(call.name);
+  // coordination.access: the tool called, and the one route/aggregate would call for it.
+  if (ctx.access?.active && caller.agentId !== undefined) {
+    const inner =
+      route?.builtin && ROUTING_BUILTINS.has(route.originalName) ? call.arguments?.tool : undefined;
+    const names = [call.name];
+    if (typeof inner === 'string') {
+      // aggregate takes a name as the servers know it too: every exposed tool it may reach.
+      const reached = ctx.state.current.toolsByOriginalName(inner).map((m) => m.exposedName);
+      names.push(inner, ...reached);
+    }
+    const denial = ctx.access.enforce(caller.agentId, 'tool', names);
+    if (denial) return accessRefusal(denial);
+  }
   if (route?.builtin) {
     const tool = ctx.builtins.get(route.originalName);
     if (tool) return tool.handler(call.arguments ?? {}, { signal: call.forward?.signal, ...caller });
@@ -124,3 +138,6 @@ export async function dispatchToolCall(
   // Resolved once here; the router looks again only for a name that is not known yet.
   return ctx.router.callTool(call, route);
 }
+
+/** Built-ins that call another tool named in their `tool` argument. */
+const ROUTING_BUILTINS = new Set(['route', 'aggregate']);

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildCatalog } from '../../../src/catalog/index.js';
+import {
+  changedResourceUris,
+  COORDINATION_RESOURCE_TEMPLATES,
+  isCoordinationUri,
+  parseCoordinationUri,
+} from '../../../src/coordination/resources.js';
 import { NS, resource, source, template } from './snapshots.js';
 
 describe('buildCatalog: resources', () => {
@@ -143,5 +149,74 @@ describe('buildCatalog: resources', () => {
     );
     assert.equal(c.clashes.length, 1);
     assert.match(c.clashes[0] ?? '', /server "c".*"a\+x:\/\/1".*server "a"/);
+  });
+});
+
+describe('buildCatalog: the coordinator resources', () => {
+  const catalog = buildCatalog(
+    [
+      source('tracker', [], {
+        snapshot: {
+          resources: [],
+          resourceTemplates: [template('tasks://{id}/state'), template('jira://{key}')],
+        },
+      }),
+    ],
+    {
+      namespace: NS,
+      builtins: {
+        serverId: 'coordinator',
+        tools: [],
+        resourceTemplates: COORDINATION_RESOURCE_TEMPLATES,
+        ownsUri: isCoordinationUri,
+      },
+    },
+  );
+
+  it('lists the built-in templates first, tagged with the coordinator', () => {
+    const uris = catalog.resourceTemplates.map((t) => t.uriTemplate);
+    assert.deepEqual(
+      uris.slice(0, 5),
+      COORDINATION_RESOURCE_TEMPLATES.map((t) => t.uriTemplate),
+    );
+    assert.equal(catalog.resourceTemplates[0]?._meta?.['coordinator/server'], 'coordinator');
+    assert.ok(uris.includes('jira://{key}'));
+  });
+
+  it('routes its schemes to the coordinator before any downstream template', () => {
+    assert.deepEqual(catalog.resolveResource('tasks://t1/state'), {
+      serverId: 'coordinator',
+      originalUri: 'tasks://t1/state',
+    });
+    assert.equal(catalog.resolveResource('agents://a/status')?.serverId, 'coordinator');
+    assert.equal(catalog.resolveResource('jira://X-1')?.serverId, 'tracker');
+  });
+});
+
+describe('coordination resource URIs', () => {
+  it('parses each kind, %-decoded', () => {
+    assert.deepEqual(parseCoordinationUri('tasks://a%2Fb/logs'), { kind: 'task-logs', id: 'a/b' });
+    assert.deepEqual(parseCoordinationUri('collaboration://t1'), { kind: 'collaboration', id: 't1' });
+    assert.deepEqual(parseCoordinationUri('agents://x/status'), { kind: 'agent-status', id: 'x' });
+    assert.equal(parseCoordinationUri('tasks://t1/other'), undefined);
+    assert.equal(parseCoordinationUri('tasks://%E0/state'), undefined);
+  });
+
+  it('names what an event changes', () => {
+    const event = (type: string, data: Record<string, unknown>) =>
+      ({ id: '1', type, source: 's', agentId: 'a', data, timestamp: '' }) as never;
+    assert.deepEqual(changedResourceUris(event('task:progress', { taskId: 't', agentId: 'a' })), [
+      'tasks://t/state',
+      'tasks://t/logs',
+      'tasks://t/files',
+      'collaboration://t',
+    ]);
+    assert.ok(
+      changedResourceUris(event('task:claimed', { taskId: 't', agentId: 'a' })).includes('agents://a/status'),
+    );
+    assert.deepEqual(changedResourceUris(event('agent:status_changed', { agentId: 'a' })), [
+      'agents://a/status',
+    ]);
+    assert.deepEqual(changedResourceUris(event('file:locked', { file: 'x' })), []);
   });
 });

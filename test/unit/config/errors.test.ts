@@ -276,3 +276,45 @@ describe('which error wins', () => {
     });
   });
 });
+
+describe('coordination.access errors name the key as written', () => {
+  test('a rule of the list form with an unknown key', () => {
+    assertRejects('servers: {}\ncoordination:\n  access:\n    - agent: "a*"\n      tool: { deny: [x] }\n', {
+      line: 5,
+      key: 'coordination.access[0].tool',
+      detail: /unknown key "tool"/,
+    });
+  });
+
+  test('an agent glob that is not a string', () => {
+    assertRejects('servers: {}\ncoordination:\n  access:\n    - agent: 3\n', {
+      line: 4,
+      key: 'coordination.access[0].agent',
+      detail: /must be a glob over agent ids/,
+    });
+  });
+
+  test('the object form: default and a glob list', () => {
+    assertRejects('servers: {}\ncoordination:\n  access:\n    default: maybe\n', {
+      line: 4,
+      key: 'coordination.access.default',
+      detail: /must be one of "allow", "deny"/,
+    });
+    assertRejects(
+      'servers: {}\ncoordination:\n  access:\n    rules:\n      - agent: a\n        files: { allow: "src/**" }\n',
+      {
+        line: 6,
+        key: 'coordination.access.rules[0].files.allow',
+        detail: /must be a list of file path globs/,
+      },
+    );
+  });
+
+  test('neither a list nor an object', () => {
+    assertRejects('servers: {}\ncoordination:\n  access: yes\n', {
+      line: 3,
+      key: 'coordination.access',
+      detail: /must be a list of rules, or \{ default: allow\|deny, rules: \[\.\.\.\] \}/,
+    });
+  });
+});
