@@ -213,7 +213,9 @@ async function restartRedis(redis: Awaited<ReturnType<typeof startRedis>>, tally
 /** Downstreams alive per coordinator, after waiting (bounded) for a crashed one to be back. */
 async function settledChildren(coordinators: readonly number[]): Promise<number> {
   const count = () => coordinators.reduce((n, pid) => n + downstreamsOf(pid).length, 0);
-  const deadline = Date.now() + 15_000;
+  // A server that crashes faster than the crash-loop window is retried every 30 s: wait that long
+  // to see the supervisor bring it back (it is counted while it is up).
+  const deadline = Date.now() + 40_000;
   while (count() < coordinators.length * SERVERS_PER_COORDINATOR && Date.now() < deadline) await sleep(100);
   return count();
 }
