@@ -41,8 +41,9 @@ export function startEventSource(url: string, rate: number, workers = 32): Event
     const file = `src/module-${w}.ts`;
     for (let n = 0; !stopped; n++) {
       // The next slot of the schedule, one every 1/rate s. A source that fell behind (a busy
-      // machine) does not burst to catch up: the rate it reached is what gets reported.
-      const due = Math.max(next, performance.now());
+      // machine) catches up on at most the last second of slots, never more: the rate it
+      // reached is what gets reported.
+      const due = Math.max(next, performance.now() - 1000);
       next = due + 1000 / rate;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
