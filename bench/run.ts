@@ -3,7 +3,7 @@
  *
  * Runs the proxy section (direct, naive SDK proxy, coordinator, npm peers; see targets.ts and
  * peers.ts), then the sections of bench/sections/ that exist: bus, locks and mcp-locks against a
- * throwaway loopback redis-server, routing without one. Prints one markdown table to stdout
+ * throwaway loopback redis-server, the others (routing … http, dashboard) without one. Prints one markdown table to stdout
  * (progress goes to stderr) and writes bench/results/<timestamp>.json and latest.json. Every
  * child process is gone when it returns, also on error or Ctrl-C.
  */
@@ -40,6 +40,7 @@ const SECTION_IDS = [
   'catalog',
   'observability',
   'http',
+  'dashboard',
 ] as const;
 type SectionId = (typeof SECTION_IDS)[number];
 
@@ -52,6 +53,7 @@ const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quic
   { id: 'catalog', redis: false, budgetMs: 60_000, quickBudgetMs: 30_000 },
   { id: 'observability', redis: false, budgetMs: 30_000, quickBudgetMs: 15_000 },
   { id: 'http', redis: false, budgetMs: 900_000, quickBudgetMs: 120_000 },
+  { id: 'dashboard', redis: false, budgetMs: 480_000, quickBudgetMs: 120_000 },
 ];
 
 interface Args {
@@ -96,7 +98,7 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog|observability|http[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub] [--http-clients N] [--http-calls N]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog|observability|http|dashboard[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub] [--http-clients N] [--http-calls N]',
   );
   process.exit(problem ? 2 : 0);
 }

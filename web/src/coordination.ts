@@ -2,6 +2,7 @@
 import { api } from './api.js';
 import type { CoordinationEvent, Ctx, View } from './context.js';
 import { ago, clear, h, perFrame, throttle } from './dom.js';
+import { stats } from './stats.js';
 
 interface Lock {
   file: string;
@@ -53,6 +54,7 @@ export class CoordinationView implements View {
   private readonly flush = perFrame(() => {
     const fragment = document.createDocumentFragment();
     for (const event of this.fresh.slice(-MAX_EVENTS).reverse()) fragment.append(this.eventItem(event));
+    stats.drawnEvents += Math.min(this.fresh.length, MAX_EVENTS);
     this.fresh = [];
     this.eventsList.prepend(fragment);
     while (this.eventsList.childElementCount > MAX_EVENTS) this.eventsList.lastElementChild!.remove();

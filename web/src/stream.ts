@@ -3,6 +3,8 @@
  * shown. A dropped stream comes back with exponential backoff (0.5 s … 15 s) and resumes after the
  * last id it delivered (`?since=`), so nothing is missed and nothing arrives twice.
  */
+import { stats } from './stats.js';
+
 export type StreamKind = 'events' | 'logs';
 export type StreamState = 'connecting' | 'open' | 'retrying';
 
@@ -64,6 +66,7 @@ export class LiveStream {
     };
     source.onmessage = (message: MessageEvent<string>) => {
       if (message.lastEventId) this.lastId[kind] = message.lastEventId;
+      stats[kind] += 1;
       let item: unknown;
       try {
         item = JSON.parse(message.data);
