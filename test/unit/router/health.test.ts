@@ -282,7 +282,7 @@ describe('HealthMonitor: report()', () => {
           latencyMs: null,
         },
       },
-      dependencies: { redis: 'connected' },
+      dependencies: { redis: 'connected', postgres: 'disabled' },
     });
     health.stop();
   });
@@ -327,7 +327,7 @@ describe('HealthMonitor: report()', () => {
     assert.deepEqual(empty.health.report(), {
       overall: 'healthy',
       servers: {},
-      dependencies: { redis: 'disabled' },
+      dependencies: { redis: 'disabled', postgres: 'disabled' },
     });
   });
 });
