@@ -250,7 +250,7 @@ export class PgArchive implements Archive {
   }
 
   private async write(batch: ArchiveRecord[]): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     let broken: unknown;
     try {
       await client.query('BEGIN');
@@ -261,9 +261,25 @@ export class PgArchive implements Archive {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
+      client.removeListener('error', this.onClientError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }
+
+  /**
+   * A pooled client for a transaction. While checked out, a client whose connection dies emits
+   * 'error' (the pool only listens on idle ones): unheard, that would crash the process. The query
+   * in flight rejects as well, and that is where the failure is handled.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    client.on('error', this.onClientError);
+    return client;
+  }
+
+  private readonly onClientError = (error: Error): void => {
+    this.logger.debug('postgres connection lost mid-transaction', { error: bareMessage(error) });
+  };
 
   /** Migrate until that has worked once, then SELECT 1; every probeMs, and now. */
   private probe(): void {
@@ -290,7 +306,7 @@ export class PgArchive implements Archive {
 
   /** Versioned, idempotent, one transaction under an advisory lock (see schema.ts). */
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     let broken: unknown;
     try {
       await client.query('BEGIN');
@@ -317,6 +333,7 @@ export class PgArchive implements Archive {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
+      client.removeListener('error', this.onClientError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }
