@@ -173,6 +173,23 @@ describe('durable record in PostgreSQL', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test('a record PostgreSQL refuses is dropped and counted; the rest of its batch lands', async () => {
+    const p = await peer('refused', { prefix: 'rf:' });
+    p.bus.publish({ type: 'state:changed', data: { key: 'a', n: 1 } });
+    // jsonb has no place for U+0000: PostgreSQL refuses this one record.
+    p.bus.publish({ type: 'state:changed', data: { key: 'b', value: 'nul\u0000here' } });
+    p.bus.publish({ type: 'state:changed', data: { key: 'c', n: 3 } });
+    await drained(p, 'batch written');
+    const keys = await db.query<{ key: string }>("SELECT data->>'key' AS key FROM rf_events ORDER BY ts, id");
+    assert.deepEqual(
+      keys.map((r) => r.key),
+      ['a', 'c'],
+    );
+    assert.equal(p.archive.stats().dropped, 1);
+    assert.equal(p.archive.status, 'connected');
+    await p.close();
+  });
+
   test('PostgreSQL down at start: tools keep working, the backlog is flushed when it comes up', async () => {
     await proxy.stop();
     const p = await peer('down-start', { prefix: 'ds:', pgUrl: db.urlVia(proxy.port) });

@@ -239,6 +239,14 @@ export class PgArchive implements Archive {
         await this.write(batch.map((q) => q.item));
         this.written += batch.length;
       } catch (error) {
+        if (isRefusal(error)) {
+          // PostgreSQL refused the data (a NUL in a string, say): resending the batch would fail
+          // forever, so its records go one by one and only the refused ones are dropped.
+          const ok = await this.writeOneByOne(batch);
+          if (ok) continue;
+        }
+        // Our tables are gone (dropped by hand): migrate again before the next attempt.
+        if (error instanceof pg.DatabaseError && error.code === '42P01') this.migrated = false;
         const dropped = this.queue.unshift(batch);
         if (dropped > 0) this.noteDropped(dropped);
         this.failed(error);
@@ -247,6 +255,30 @@ export class PgArchive implements Archive {
         this.inFlight = 0;
       }
     }
+  }
+
+  /** False when the connection failed on the way (the batch is then retried as a whole). */
+  private async writeOneByOne(batch: Queued[]): Promise<boolean> {
+    let done = 0;
+    for (const queued of batch) {
+      try {
+        await this.write([queued.item]);
+        this.written += 1;
+      } catch (error) {
+        if (!isRefusal(error)) {
+          // Put back only what is not written yet.
+          batch.splice(0, done);
+          return false;
+        }
+        this.dropped += 1;
+        this.logger.error('postgres refused a record; dropped', {
+          kind: queued.item.kind,
+          error: bareMessage(error),
+        });
+      }
+      done += 1;
+    }
+    return true;
   }
 
   private async write(batch: ArchiveRecord[]): Promise<void> {
@@ -376,6 +408,17 @@ export class PgArchive implements Archive {
       this.logger.warn('postgres backlog full; dropping the oldest records', { limit: this.queue.capacity });
     }
   }
+}
+
+/**
+ * An answer from the server refusing this data (bad input, a constraint), as opposed to a lost
+ * or refused connection, a server shutting down or out of connections, or a transaction that
+ * lost a race: those are worth retrying as they are.
+ */
+function isRefusal(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError) || typeof error.code !== 'string') return false;
+  const retryable = ['08', '53', '57', '58', '40', '42'];
+  return !retryable.includes(error.code.slice(0, 2));
 }
 
 interface EventRow {
