@@ -15,7 +15,13 @@ import { CatalogDiskCache } from './catalog/disk-cache.js';
 import { namespaceOptions } from './catalog/from-config.js';
 import { AccessControl } from './coordination/access.js';
 import { createBus } from './coordination/bus/index.js';
-import { coordinationTools, createCoordination, type Coordination } from './coordination/index.js';
+import {
+  ArchivedBus,
+  coordinationTools,
+  createCoordination,
+  openArchive,
+  type Coordination,
+} from './coordination/index.js';
 import {
   changedResourceUris,
   COORDINATION_RESOURCE_TEMPLATES,
@@ -46,6 +52,9 @@ import type { Logger } from './shared/logger.js';
 import { redact } from './shared/redact.js';
 import { LogRing, stderrLevel } from './observability/log-ring.js';
 import { Metrics } from './observability/metrics.js';
+
+/** How long start-up waits for the first PostgreSQL connection (and migrations). */
+const ARCHIVE_READY_MS = 3_000;
 
 export interface AppOptions {
   config: Config;
@@ -124,7 +133,14 @@ export class App {
     const instanceId = `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
     const agentId = options.agentId ?? `mcp-coordinator-${hostname()}-${process.pid}`;
     const c = config.coordination;
-    const bus = await createBus({
+    // The durable record first, so the bus can hand it every event from the first one on.
+    const archive = await openArchive({ url: c.postgres, prefix: c.prefix, logger });
+    // Like Redis: a brief wait for the first connection (a refused one answers at once), so a
+    // one-shot command sees PostgreSQL as it is; when it is down the coordinator starts anyway.
+    if (archive && !(await archive.ready(ARCHIVE_READY_MS))) {
+      logger.warn('postgres not reachable yet; buffering the durable record and retrying');
+    }
+    const sharedBus = await createBus({
       redisUrl: c.redis,
       prefix: c.prefix,
       streamMaxLen: c.streamMaxLen,
@@ -133,6 +149,9 @@ export class App {
       agentId,
       logger: logger.child('bus'),
     });
+    const bus = archive
+      ? new ArchivedBus(sharedBus, archive, { ...(c.secret && { secret: c.secret }), logger })
+      : sharedBus;
     const coordination = await createCoordination({
       redisUrl: c.redis,
       prefix: c.prefix,
@@ -142,6 +161,7 @@ export class App {
       bus,
       source: instanceId,
       ...(c.secret && { secret: c.secret }),
+      ...(archive && { archive }),
       logger,
     });
     const diskCache = await openDiskCache(options);
@@ -195,6 +215,12 @@ export class App {
       pool: this.pool,
       ...config.health,
       redis: () => coordination.redisStatus(),
+      postgres: () => {
+        const stats = coordination.archiveStats();
+        if (!stats) return { status: 'disabled' };
+        const { status, ...detail } = stats;
+        return { status, detail };
+      },
       logger: logger.child('health'),
       onTransition: (serverId, from, to, detail) => {
         if (options.announce === false) return;

@@ -113,7 +113,12 @@ export async function runHealth(app: App, args: ParsedArgs): Promise<number> {
   const report = app.health.report();
   if (args.values.json) printJson(report);
   else {
-    printLine(`overall: ${report.overall}   redis: ${report.dependencies.redis}`);
+    const pg = report.postgres;
+    const backlog = pg ? ` (backlog ${pg.backlog}, dropped ${pg.dropped})` : '';
+    printLine(
+      `overall: ${report.overall}   redis: ${report.dependencies.redis}   ` +
+        `postgres: ${report.dependencies.postgres}${backlog}`,
+    );
     printTable(
       ['SERVER', 'STATUS', 'TRANSPORT', 'TOOLS', 'RESTARTS', 'LATENCY', 'LAST ERROR'],
       Object.entries(report.servers).map(([id, s]) => [

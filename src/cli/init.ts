@@ -31,6 +31,8 @@ coordination:
   # Empty: locks, tasks and events live inside this one process. Set REDIS_URL (or write a
   # redis:// URL here) so several coordinators share them.
   redis: \${REDIS_URL:-}
+  # Optional durable record of events and tasks (a postgres:// URL); empty: none.
+  postgres: \${DATABASE_URL:-}
 `;
 
 /** Writes the starter file; an existing file is kept unless `force`. */

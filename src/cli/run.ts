@@ -71,12 +71,15 @@ async function runChecked(
     const { runServers } = await import('./servers.js');
     return runServers(loaded, args.values.json === true);
   }
-  if (args.command === 'events' && !loaded.config.coordination.redis.trim()) {
+  const shared = loaded.config.coordination;
+  // Without Redis, PostgreSQL's record can still be read back (not followed: nothing live here).
+  const readable = shared.redis.trim() !== '' || (shared.postgres.trim() !== '' && !args.values.follow);
+  if (args.command === 'events' && !readable) {
     printNote(
       `events needs a shared bus: ${loaded.file}: coordination.redis is empty, so events live in ` +
         'the embedded bus of each coordinator process and this process cannot see them. Set ' +
-        'coordination.redis (or REDIS_URL), or call coordinator__events from the client of a running ' +
-        'coordinator.',
+        'coordination.redis (or REDIS_URL), or coordination.postgres to read the durable record, ' +
+        'or call coordinator__events from the client of a running coordinator.',
     );
     return EXIT.usage;
   }

@@ -105,6 +105,20 @@ const redisUrl = z.string().refine(
   { error: 'must be a redis:// or rediss:// URL (or empty for the embedded in-process bus)' },
 );
 
+/** `postgres://` or `postgresql://`, or "" for no durable record. */
+const postgresUrl = z.string().refine(
+  (value) => {
+    if (value === '') return true;
+    try {
+      const url = new URL(value);
+      return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be a postgres:// or postgresql:// URL (or empty for no durable record)' },
+);
+
 const toolFilter = z.strictObject({
   include: z.array(z.string().min(1)).optional(),
   exclude: z.array(z.string().min(1)).optional(),
@@ -319,6 +333,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Empty or absent: the embedded in-process bus. */
       redis: redisUrl.default(''),
+      /** The durable record of events and tasks; empty or absent: none. */
+      postgres: postgresUrl.default(''),
       prefix: z.string().default('mcp:'),
       lockTtlMs: duration().default(60_000),
       /** HMAC-SHA256 signing of events when set. */

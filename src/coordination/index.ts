@@ -19,9 +19,11 @@ import { MemoryStateBackend } from './state/memory.js';
 import { SharedState } from './state/service.js';
 import type { StateBackend } from './state/types.js';
 import { MemoryTaskBackend } from './tasks/memory.js';
-import { Tasks } from './tasks/service.js';
+import { Tasks, type TaskChange } from './tasks/service.js';
 import type { TaskBackend } from './tasks/types.js';
 import { systemClock, type Clock, type EventBus } from './types.js';
+import type { Archive, ArchiveStats, ArchiveStatus } from './archive/types.js';
+import { watchForLostTasks } from './archive/restore.js';
 
 export { Agents } from './agents/service.js';
 export { CacheInvalidation, compileCachePattern, type InvalidatableCache } from './cache-invalidation.js';
@@ -43,6 +45,7 @@ export type {
   TaskStatus,
   TaskStep,
 } from './tasks/types.js';
+export { ArchivedBus, openArchive, type Archive, type ArchiveStats } from './archive/index.js';
 export { coordinationTools, type CoordinationTool, type CoordinationToolDeps } from './tools.js';
 
 export interface CoordinationOptions {
@@ -59,6 +62,13 @@ export interface CoordinationOptions {
   secret?: string;
   logger?: Logger;
   clock?: Clock;
+  /**
+   * The durable record (`openArchive`): task changes and steps are queued for it, and tasks are
+   * restored from it when Redis lost them. Closed by `close()`, last (after `agent:left`).
+   */
+  archive?: Archive;
+  /** How often to look for a tasks hash Redis lost (RESTORE_CHECK_MS). */
+  restoreCheckMs?: number;
 }
 
 export interface Coordination {
@@ -72,6 +82,10 @@ export interface Coordination {
   readonly lockTtlMs: number;
   /** The shared store as health reports it. */
   redisStatus(): 'connected' | 'disconnected' | 'disabled';
+  /** PostgreSQL (`coordination.postgres`) as health reports it. */
+  postgresStatus(): ArchiveStatus;
+  /** Backlog, drops, lag of the durable record; undefined without one. */
+  archiveStats(): ArchiveStats | undefined;
   /** Leave (announcing `agent:left`, releasing holdings), drop our registry entries, disconnect. */
   close(): Promise<void>;
 }
@@ -90,11 +104,33 @@ export async function createCoordination(options: CoordinationOptions): Promise<
     : undefined;
   const backends = store ? store.backends : memoryBackends(clock);
 
-  const services = assembleServices(backends, { ...options, clock, logger });
+  const { archive } = options;
+  const services = assembleServices(backends, {
+    ...options,
+    clock,
+    logger,
+    ...(archive && {
+      onTaskChange: ({ task, step }) => {
+        archive.record({ kind: 'task', task });
+        if (step) archive.record({ kind: 'step', step });
+      },
+    }),
+  });
+  // Restoring needs a shared store to restore into: the memory store starts empty with every
+  // process, and each process restoring its own copy would hand one task to several agents.
+  const stopWatching =
+    archive && store
+      ? watchForLostTasks(services.tasks, archive, {
+          logger,
+          ...(options.restoreCheckMs !== undefined && { intervalMs: options.restoreCheckMs }),
+        })
+      : undefined;
   let closing: Promise<void> | undefined;
   const close = async () => {
+    stopWatching?.();
     await services.close();
     await store?.quit();
+    await archive?.close();
   };
 
   return {
@@ -102,6 +138,8 @@ export async function createCoordination(options: CoordinationOptions): Promise<
     workspaceRoot: options.workspaceRoot,
     lockTtlMs: options.lockTtlMs,
     redisStatus: () => store?.status() ?? 'disabled',
+    postgresStatus: () => archive?.status ?? 'disabled',
+    archiveStats: () => archive?.stats(),
     close: () => (closing ??= close()),
   };
 }
@@ -131,6 +169,7 @@ export function assembleServices(
   options: Pick<CoordinationOptions, 'bus' | 'source' | 'lockTtlMs' | 'agentTtlMs' | 'secret'> & {
     clock: Clock;
     logger: Logger;
+    onTaskChange?: (change: TaskChange) => void;
   },
 ): CoordinationServices {
   const { bus, source, clock, logger } = options;
@@ -142,6 +181,7 @@ export function assembleServices(
     lockTtlMs: options.lockTtlMs,
     clock,
     logger,
+    ...(options.onTaskChange && { onChange: options.onTaskChange }),
   });
   const agents = new Agents({
     backend: backends.agents,

@@ -42,10 +42,25 @@ export interface ServerHealth {
   startingForMs?: number;
 }
 
+export type PostgresHealth = 'connected' | 'disconnected' | 'disabled';
+
+/** The durable record's detail beside `dependencies.postgres` (see coordination/archive). */
+export interface PostgresDetail {
+  backlog: number;
+  bufferLimit: number;
+  dropped: number;
+  written: number;
+  lagMs: number;
+  restored: number;
+  lastError: string | null;
+}
+
 export interface HealthReport {
   overall: OverallHealth;
   servers: Record<string, ServerHealth>;
-  dependencies: { redis: RedisHealth };
+  dependencies: { redis: RedisHealth; postgres: PostgresHealth };
+  /** Present when PostgreSQL is configured: its backlog, drops and lag. */
+  postgres?: PostgresDetail;
 }
 
 /** What `server(id)` adds for `coordinator__servers` and debugging. */
@@ -63,6 +78,8 @@ export interface HealthMonitorOptions {
   clock?: Clock;
   /** Redis as the coordination client sees it; 'disabled' when absent. */
   redis?: () => RedisHealth;
+  /** PostgreSQL (the durable record); absent or undefined detail: disabled. */
+  postgres?: () => { status: PostgresHealth; detail?: PostgresDetail };
   /** Called on a change to degraded/down, and on a return to healthy from degraded/down. */
   onTransition?: (id: string, from: HealthStatus, to: HealthStatus, detail: string) => void;
   logger?: Logger;
@@ -152,8 +169,14 @@ export class HealthMonitor {
       servers[downstream.id] = health;
     }
     const redis = this.options.redis?.() ?? 'disabled';
+    const pg = this.options.postgres?.() ?? { status: 'disabled' as const };
     const statuses = Object.values(servers).map((s) => s.status);
-    return { overall: overallHealth(statuses, redis), servers, dependencies: { redis } };
+    return {
+      overall: overallHealth(statuses, redis, pg.status),
+      servers,
+      dependencies: { redis, postgres: pg.status },
+      ...(pg.detail && { postgres: pg.detail }),
+    };
   }
 
   server(id: string): ServerHealthDetail | undefined {
@@ -330,18 +353,21 @@ export class HealthMonitor {
  * unhealthy; else degraded. A server still starting for the first time makes an otherwise healthy
  * answer "starting" (not yet healthy, nothing known wrong); `pending` (lazy, never started)
  * servers are not counted. A configured Redis that is disconnected makes a healthy coordinator
- * degraded: locks and tasks are refused until it is back.
+ * degraded: locks and tasks are refused until it is back. So does a configured PostgreSQL that is
+ * disconnected: nothing is refused, but the durable record is only a (bounded) backlog.
  */
 export function overallHealth(
   statuses: readonly HealthStatus[],
   redis: RedisHealth = 'disabled',
+  postgres: PostgresHealth = 'disabled',
 ): OverallHealth {
   const counted = statuses.filter((s) => s !== 'pending' && s !== 'starting');
   const healthy = counted.filter((s) => s === 'healthy').length;
   let servers: OverallHealth =
     healthy === counted.length ? 'healthy' : healthy === 0 ? 'unhealthy' : 'degraded';
   if (servers === 'healthy' && statuses.includes('starting')) servers = 'starting';
-  return servers !== 'unhealthy' && redis === 'disconnected' ? 'degraded' : servers;
+  const dependencyDown = redis === 'disconnected' || postgres === 'disconnected';
+  return servers !== 'unhealthy' && dependencyDown ? 'degraded' : servers;
 }
 
 function deriveStatus(tracked: Tracked): HealthStatus {

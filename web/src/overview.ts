@@ -100,6 +100,7 @@ export class OverviewView implements View {
       card('Locks held', dash(s.lockedFiles), 'locks'),
       card('Open tasks', dash(openTasks), 'open-tasks'),
       card('Redis', s.dependencies?.redis ?? '—', 'redis'),
+      card('PostgreSQL', s.dependencies?.postgres ?? '—', 'postgres'),
     );
   }
 }

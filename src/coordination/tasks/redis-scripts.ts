@@ -153,3 +153,24 @@ for i = 1, #entries, 2 do
 end
 return reply
 `);
+
+// Put tasks back into an EMPTY tasks hash (Redis lost its data; the records come from
+// PostgreSQL). Refuses (returns 0) when the hash holds anything: then Redis is the truth and
+// nothing is overwritten, so two coordinators restoring at once restore once. A claimed task gets
+// its file locks back for the claimer (a file someone locked meanwhile stays theirs).
+// KEYS: tasks hash. ARGV: lockPrefix, ttlMs, tokenBase, lock reason prefix, n, (taskId, json)*n,
+// locks JSON [[file, holder, taskId], …].
+export const RESTORE = new LuaScript(`${LUA_CLOCK}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = tonumber(ARGV[5])
+for i = 0, n - 1 do
+  redis.call('HSET', KEYS[1], ARGV[6 + i * 2], ARGV[7 + i * 2])
+end
+local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[2]))
+for i, l in ipairs(cjson.decode(ARGV[6 + n * 2])) do
+  local rec = {file = l[1], holder = l[2], reason = ARGV[4] .. l[3], taskId = l[3],
+               token = ARGV[3] .. ':' .. i, acquiredAt = now, expiresAt = expiresAt}
+  redis.call('SET', ARGV[1] .. l[1], cjson.encode(rec), 'NX', 'PX', ARGV[2])
+end
+return n
+`);

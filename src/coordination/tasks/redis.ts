@@ -20,7 +20,7 @@ import { LIMITS } from '../limits.js';
 import { lockKeyPrefix, parseRecord } from '../locks/redis.js';
 import { parseJson, storeCall } from '../locks/redis-store.js';
 import type { LockRecord } from '../locks/types.js';
-import { CLAIM, CREATE, FINISH, LOG_STEP, RELEASE_ALL } from './redis-scripts.js';
+import { CLAIM, CREATE, FINISH, LOG_STEP, RELEASE_ALL, RESTORE } from './redis-scripts.js';
 import {
   lockReasonFor,
   TASK_STATUSES,
@@ -193,6 +193,22 @@ export class RedisTaskBackend implements TaskBackend {
       at = next;
     }
     return out;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    return (await storeCall(this.redis, () => this.redis.exists(this.tasksKey))) === 0;
+  }
+
+  async restore(tasks: TaskRecord[], ttlMs: number): Promise<number> {
+    if (tasks.length === 0) return 0;
+    const pairs = tasks.flatMap((task) => [task.taskId, JSON.stringify(task)]);
+    const locks = tasks
+      .filter((task) => task.status === 'claimed' && task.agentId !== '')
+      .flatMap((task) => task.files.map((file) => [file, task.agentId, task.taskId]));
+    const args = [this.lockPrefix, ttlMs, randomUUID(), lockReasonFor(''), tasks.length, ...pairs];
+    args.push(JSON.stringify(locks));
+    const reply = await storeCall(this.redis, () => RESTORE.run(this.redis, [this.tasksKey], args));
+    return Number(reply);
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {

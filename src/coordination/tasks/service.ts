@@ -50,7 +50,14 @@ export interface TasksOptions {
   lockTtlMs: number;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Told every task change (the record after it) and every step, synchronously; it must not wait
+   * (the durable record queues them).
+   */
+  onChange?: (change: TaskChange) => void;
 }
+
+export type TaskChange = { task: TaskRecord; step?: TaskStep };
 
 export class Tasks {
   private readonly backend: TaskBackend;
@@ -65,13 +72,22 @@ export class Tasks {
   private closed = false;
   private holdingsListeners: Array<(agentId: string, holds: boolean) => Promise<void>> = [];
 
-  constructor(options: TasksOptions) {
+  constructor(private readonly options: TasksOptions) {
     this.backend = options.backend;
     this.locks = options.locks;
     this.bus = options.bus;
     this.lockTtlMs = options.lockTtlMs;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child('tasks');
+  }
+
+  private changed(task: TaskRecord, step?: TaskStep): void {
+    if (!this.options.onChange) return;
+    try {
+      this.options.onChange(step ? { task, step } : { task });
+    } catch (error) {
+      this.logger.error('task change listener threw', { taskId: task.taskId, error });
+    }
   }
 
   /**
@@ -119,6 +135,7 @@ export class Tasks {
     }
     if (result.ok) {
       const { task } = result;
+      this.changed(task);
       this.bus.publish({
         type: 'task:created',
         agentId,
@@ -186,6 +203,7 @@ export class Tasks {
     const result = await this.backend.logStep(taskId, agentId, message, data);
     if (result.ok) {
       const { step, task } = result;
+      this.changed(task, step);
       this.bus.publish({
         type: 'task:progress',
         agentId,
@@ -213,6 +231,7 @@ export class Tasks {
     assertTaskId(taskId);
     const result = await this.backend.claim(taskId, agentId, files, this.lockTtlMs);
     if (!result.ok) return result;
+    this.changed(result.task);
     for (const { lock, extended } of result.locks) {
       this.locks.announceLocked(lock, { extended, ttlMs: this.lockTtlMs });
     }
@@ -263,6 +282,19 @@ export class Tasks {
     return closed.map(({ task }) => task);
   }
 
+  /**
+   * The restore rule (see archive/restore.ts): when the shared store holds no task at all, put
+   * back what `load` returns; the backend refuses if a task appeared meanwhile. Claimed tasks
+   * keep their holder and get their file locks back. Returns how many were restored.
+   */
+  async restoreIfEmpty(load: () => Promise<TaskRecord[]>): Promise<number> {
+    const { isEmpty, restore } = this.backend;
+    if (!isEmpty || !restore || !(await isEmpty.call(this.backend))) return 0;
+    const tasks = await load();
+    if (tasks.length === 0) return 0;
+    return restore.call(this.backend, tasks, this.lockTtlMs);
+  }
+
   get(taskId: string): Promise<TaskRecord | undefined> {
     return this.backend.get(taskId);
   }
@@ -294,6 +326,7 @@ export class Tasks {
 
   private announceClosed(task: TaskRecord, releasedLocks: LockRecord[], cause: UnlockCause): void {
     this.held.delete(task.taskId);
+    this.changed(task);
     // The task's updatedAt is the instant its files were released (same script, same clock).
     for (const lock of releasedLocks) this.locks.announceUnlocked(lock, cause, task.updatedAt);
     const data = { taskId: task.taskId, agentId: task.agentId, files: task.files };

@@ -136,6 +136,13 @@ export interface TaskBackend {
   logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult>;
   /** The last `limit` steps of a task's log, oldest first. */
   steps(taskId: string, limit: number): Promise<TaskStep[]>;
+  /** Whether the store holds no task at all (Redis: the tasks hash is gone). Shared stores only. */
+  isEmpty?(): Promise<boolean>;
+  /**
+   * Put tasks back into an empty store (from the durable record), claimed ones with their file
+   * locks for `ttlMs`; does nothing and returns 0 when the store is not empty.
+   */
+  restore?(tasks: TaskRecord[], ttlMs: number): Promise<number>;
 }
 
 export function lockReasonFor(taskId: string): string {

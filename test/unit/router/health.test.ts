@@ -282,7 +282,7 @@ describe('HealthMonitor: report()', () => {
           latencyMs: null,
         },
       },
-      dependencies: { redis: 'connected' },
+      dependencies: { redis: 'connected', postgres: 'disabled' },
     });
     health.stop();
   });
@@ -322,12 +322,16 @@ describe('HealthMonitor: report()', () => {
     assert.equal(overallHealth(['healthy'], 'disconnected'), 'degraded');
     assert.equal(overallHealth(['down'], 'disconnected'), 'unhealthy');
     assert.equal(overallHealth(['healthy'], 'connected'), 'healthy');
+    // PostgreSQL down: nothing is refused, but the durable record is only a backlog.
+    assert.equal(overallHealth(['healthy'], 'connected', 'disconnected'), 'degraded');
+    assert.equal(overallHealth(['healthy'], 'disabled', 'connected'), 'healthy');
+    assert.equal(overallHealth(['down'], 'connected', 'disconnected'), 'unhealthy');
 
     const empty = monitor(new FakePool());
     assert.deepEqual(empty.health.report(), {
       overall: 'healthy',
       servers: {},
-      dependencies: { redis: 'disabled' },
+      dependencies: { redis: 'disabled', postgres: 'disabled' },
     });
   });
 });
