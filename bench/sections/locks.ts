@@ -4,7 +4,7 @@
  * a no-op bus so the figure is the store's, not the bus's. Bounded in samples and time; returns
  * rows, prints nothing.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/coordination/redis-connect.js';
 
 import { RedisLockBackend } from '../../src/coordination/locks/redis.js';
 import { connectStore, waitReady } from '../../src/coordination/locks/redis-store.js';
@@ -68,7 +68,7 @@ function round(value: number): number {
   return Math.round(value * 1_000) / 1_000;
 }
 
-async function cleanup(redis: Redis, prefix: string): Promise<void> {
+async function cleanup(redis: RedisClient, prefix: string): Promise<void> {
   try {
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);

@@ -26,6 +26,7 @@ import { packageVersion } from './version.js';
 import { printLine, printNote } from './output.js';
 import { commandWarnings } from './preflight.js';
 import { onlyServers, serversForCall, serversNamed } from './select.js';
+import { isRedisConfigured } from '../coordination/redis-target.js';
 
 export async function runParsed(
   args: ParsedArgs,
@@ -71,7 +72,7 @@ async function runChecked(
     const { runServers } = await import('./servers.js');
     return runServers(loaded, args.values.json === true);
   }
-  if (args.command === 'events' && !loaded.config.coordination.redis.trim()) {
+  if (args.command === 'events' && !isRedisConfigured(loaded.config.coordination.redis)) {
     printNote(
       `events needs a shared bus: ${loaded.file}: coordination.redis is empty, so events live in ` +
         'the embedded bus of each coordinator process and this process cannot see them. Set ' +
