@@ -59,6 +59,8 @@ export interface RedisCluster {
   readonly urls: string[];
   /** The port of the master serving `key`'s slot right now. */
   masterOf(key: string): Promise<number>;
+  /** The port of a replica of the master on `port`. */
+  replicaOf(port: number): Promise<number>;
   /** SIGKILL one node (a crash). */
   kill(port: number): Promise<void>;
   /** Until every live node reports cluster_state:ok and no slot is served by a dead node. */
@@ -96,6 +98,9 @@ export async function startRedisCluster(masters = 3, replicasPerMaster = 1): Pro
           '--cluster-node-timeout',
           '1000',
           '--cluster-replica-validity-factor',
+          '0',
+          // Replicas sync at once instead of after the default five-second diskless delay.
+          '--repl-diskless-sync-delay',
           '0',
         ],
         port,
@@ -140,6 +145,13 @@ export async function startRedisCluster(masters = 3, replicasPerMaster = 1): Pro
       }
       throw new Error(`no master serves slot ${slot}`);
     },
+    replicaOf: async (port) => {
+      const lines = (await cli(port, 'CLUSTER', 'NODES')).split('\n').map((l) => l.split(' '));
+      const id = lines.find((parts) => parts[2]?.includes('myself'))?.[0];
+      const replica = lines.find((parts) => parts[3] === id && parts[2]?.includes('slave'));
+      if (!replica) throw new Error(`no replica of :${port}`);
+      return Number(replica[1]!.split(':')[1]!.split('@')[0]);
+    },
     kill: async (port) => {
       const node = nodes.find((n) => n.port === port);
       if (node) await killNode(node, 'SIGKILL');
@@ -166,6 +178,14 @@ export async function startRedisCluster(masters = 3, replicasPerMaster = 1): Pro
     },
   };
   await cluster.waitHealthy();
+  // Every replica linked, so a master killed from now on can fail over.
+  await until('the replicas in sync', 15_000, async () => {
+    for (const node of nodes) {
+      const info = await cli(node.port, 'INFO', 'replication');
+      if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false;
+    }
+    return true;
+  });
   return cluster;
 }
 
@@ -191,7 +211,10 @@ export async function startRedisSentinel(name = 'mymaster'): Promise<RedisSentin
   while (replicaPort === masterPort) replicaPort = await freePort();
   let sentinelPort = await freePort();
   while (sentinelPort === masterPort || sentinelPort === replicaPort) sentinelPort = await freePort();
-  const base = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
+  const base = (port: number) => [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
+    ...['--repl-diskless-sync-delay', '0'],
+  ];
   const master: Node = { port: masterPort, child: await launch(base(masterPort), masterPort) };
   const replica: Node = {
     port: replicaPort,
