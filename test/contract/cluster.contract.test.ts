@@ -118,7 +118,7 @@ describe('redis cluster: through createCoordination and createBus, as the app op
     const raw = openRedis(target, {});
     opened.push(async () => raw.disconnect());
     await new Promise((resolve) => raw.once('ready', resolve));
-    const keys = (await scanKeys(raw, '*mcp*')).filter((k) => !k.startsWith('mcp:events')).sort();
+    const keys = (await scanKeys(raw, '{mcp}:*')).sort();
     assert.deepEqual(keys, [
       '{mcp}:agent:agent-a',
       '{mcp}:agents',
