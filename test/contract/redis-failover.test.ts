@@ -12,9 +12,11 @@ import { connectStore, waitReady } from '../../src/coordination/locks/redis-stor
 import { redisBackends } from '../../src/coordination/redis-backends.js';
 import type { RedisClient } from '../../src/coordination/redis-connect.js';
 import { storeKeyPrefix, type RedisTarget } from '../../src/coordination/redis-target.js';
+import { RedisBus } from '../../src/coordination/bus/redis.js';
 import { CoordinationUnavailableError } from '../../src/shared/errors.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { cli, startRedisCluster, startRedisSentinel } from '../helpers/redis-cluster.js';
+import { collect, waitForStatus } from './bus-suite.js';
 
 const TTL = 60_000;
 
@@ -65,6 +67,38 @@ async function hammerUntilAnswered(a: string, b: CoordinationBackends, deadlineM
   }
 }
 
+/** Two coordinators' buses on the target; after the failover an event still goes from one to the other. */
+async function buses(target: RedisTarget, prefix: string) {
+  const make = (source: string) =>
+    new RedisBus({
+      redisUrl: target,
+      prefix,
+      streamMaxLen: 100,
+      source,
+      agentId: source,
+      logger: silentLogger,
+      reconnectMaxDelayMs: 100,
+    });
+  const one = make('bus-1');
+  const two = make('bus-2');
+  after(async () => {
+    await one.close();
+    await two.close();
+  });
+  await waitForStatus(one, 'connected');
+  await waitForStatus(two, 'connected');
+  return {
+    deliversAfterFailover: async () => {
+      await waitForStatus(one, 'connected', 20_000);
+      await waitForStatus(two, 'connected', 20_000);
+      const heard = collect(two, 'state:*');
+      one.publish({ type: 'state:changed', data: { key: 'after-failover' } });
+      await heard.waitFor(1);
+      assert.deepEqual(heard.events[0]!.data, { key: 'after-failover' });
+    },
+  };
+}
+
 /** A claims a three-file task and locks a fourth file; t2 overlaps A's task. */
 async function holdFiles(a: CoordinationBackends): Promise<void> {
   const spec = { title: 't', files: [], capabilities: [], priority: 0, dependsOn: [] };
@@ -111,6 +145,7 @@ describe('Redis Cluster: a master killed mid-run', () => {
       a.redis.disconnect();
       b.redis.disconnect();
     });
+    const bus = await buses(target, prefix);
     await holdFiles(a.backends);
     const master = await cluster.masterOf(`${storeKeyPrefix(target, prefix)}lock:src/a.ts`);
     await waitReplicated(master, await cluster.replicaOf(master));
@@ -121,6 +156,7 @@ describe('Redis Cluster: a master killed mid-run', () => {
     await cluster.waitHealthy();
     assert.notEqual(await cluster.masterOf(`${storeKeyPrefix(target, prefix)}lock:src/a.ts`), master);
     await afterFailover(a.backends, b.backends);
+    await bus.deliversAfterFailover();
   });
 });
 
@@ -136,6 +172,7 @@ describe('Redis Sentinel: the master killed', () => {
       a.redis.disconnect();
       b.redis.disconnect();
     });
+    const bus = await buses(target, prefix);
     await holdFiles(a.backends);
     await waitReplicated(group.masterPort, group.replicaPort);
 
@@ -144,5 +181,6 @@ describe('Redis Sentinel: the master killed', () => {
     assert.ok(errors > 0, 'calls failed while the master was gone');
     assert.equal(await group.waitFailover(killed), group.replicaPort);
     await afterFailover(a.backends, b.backends);
+    await bus.deliversAfterFailover();
   });
 });
