@@ -26,6 +26,7 @@ import { packageVersion } from './version.js';
 import { printLine, printNote } from './output.js';
 import { commandWarnings } from './preflight.js';
 import { onlyServers, serversForCall, serversNamed } from './select.js';
+import { isRedisConfigured } from '../coordination/redis-target.js';
 
 export async function runParsed(
   args: ParsedArgs,
@@ -73,7 +74,7 @@ async function runChecked(
   }
   const shared = loaded.config.coordination;
   // Without Redis, PostgreSQL's record can still be read back (not followed: nothing live here).
-  const readable = shared.redis.trim() !== '' || (shared.postgres.trim() !== '' && !args.values.follow);
+  const readable = isRedisConfigured(shared.redis) || (shared.postgres.trim() !== '' && !args.values.follow);
   if (args.command === 'events' && !readable) {
     printNote(
       `events needs a shared bus: ${loaded.file}: coordination.redis is empty, so events live in ` +

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { parseListen } from '../http/address.js';
 import { HttpFace } from '../http/face.js';
 import { httpGuards } from '../http/guards.js';
+import { isRedisConfigured } from '../coordination/redis-target.js';
 import { observabilityRoutes } from '../http/observability-routes.js';
 import { MemoryInstanceRegistry, PEER_DEFAULTS, Peers, type InstanceRegistry } from '../http/peers.js';
 import { HttpError } from '../http/respond.js';
@@ -41,14 +42,14 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
   const { redis, prefix, secret } = options.coordination;
   // Forwarding carries the caller's credentials to the instance the registry names, so the
   // registry must be signed: without coordination.secret, every instance keeps its own sessions.
-  if (redis && !secret) {
+  if (isRedisConfigured(redis) && !secret) {
     logger.warn(
       'coordination.redis without coordination.secret: instances do not forward legacy sessions or ' +
         'input_required retries to each other (set the secret to sign the instance registry)',
     );
   }
   const registry: InstanceRegistry =
-    redis && secret
+    isRedisConfigured(redis) && secret
       ? await (
           await import('../http/instances-redis.js')
         ).openRedisInstances(redis, prefix, PEER_DEFAULTS.staleAfterMs, secret, logger.child('peers'))

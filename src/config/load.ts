@@ -14,6 +14,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../shared/errors.js';
 import { markSecret } from '../shared/redact.js';
+import { targetSecrets } from '../coordination/redis-target.js';
 import { checkConfig } from './checks.js';
 import { fromDesktopConfig, isDesktopConfig } from './claude-desktop.js';
 import { expandDocument, type Env } from './expand.js';
@@ -182,12 +183,7 @@ function markConfiguredSecrets(config: Config): void {
     }
   }
   markSecret(config.coordination.secret);
-  try {
-    if (config.coordination.redis)
-      markSecret(decodeURIComponent(new URL(config.coordination.redis).password));
-  } catch {
-    // Not a URL: the schema's business, not the redactor's.
-  }
+  for (const secret of targetSecrets(config.coordination.redis)) markSecret(secret);
 }
 
 /**

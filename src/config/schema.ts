@@ -92,7 +92,7 @@ const accessSchema = z.unknown().transform((value, ctx): z.infer<typeof accessOb
 });
 
 /** `redis://` or `rediss://` (TLS), or "" for the embedded bus. */
-const redisUrl = z.string().refine(
+const redisUrlString = z.string().refine(
   (value) => {
     if (value === '') return true;
     try {
@@ -118,6 +118,70 @@ const postgresUrl = z.string().refine(
   },
   { error: 'must be a postgres:// or postgresql:// URL (or empty for no durable record)' },
 );
+
+/** `host:port`, or a redis:// / rediss:// URL (credentials in its userinfo). */
+const redisNode = (what: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        const url = new URL(value.includes('://') ? value : `redis://${value}`);
+        return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be ${what}` },
+  );
+
+const redisCluster = z.strictObject({
+  cluster: z
+    .array(redisNode('a redis://host:port or rediss://host:port URL of a cluster node'))
+    .min(1, { error: 'must list at least one cluster node (redis://host:port)' }),
+});
+
+const redisSentinel = z.strictObject({
+  sentinels: z
+    .array(redisNode('a sentinel as host:port (or redis://[:password@]host:port)'))
+    .min(1, { error: 'must list at least one sentinel (host:port)' }),
+  name: z.string({ error: 'must name the master group the sentinels monitor (e.g. mymaster)' }).min(1, {
+    error: 'must name the master group the sentinels monitor (e.g. mymaster)',
+  }),
+  password: z.string().optional(),
+});
+
+/**
+ * `coordination.redis`: a URL (one node), `{ cluster: [urls] }`, or `{ sentinels, name }`. Parsed
+ * by shape first so an error names the key that is wrong, not three union branches.
+ */
+const redisTarget = z
+  .unknown()
+  .optional()
+  .transform((value, ctx): string | z.infer<typeof redisCluster> | z.infer<typeof redisSentinel> => {
+    const shape =
+      value === undefined || typeof value === 'string'
+        ? redisUrlString.default('')
+        : typeof value === 'object' && value !== null && 'cluster' in value
+          ? redisCluster
+          : typeof value === 'object' && value !== null && 'sentinels' in value
+            ? redisSentinel
+            : undefined;
+    if (!shape) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message:
+          'must be a redis:// or rediss:// URL, { cluster: ["redis://host:port", ...] } or ' +
+          '{ sentinels: ["host:port", ...], name: "mymaster" }',
+      });
+      return z.NEVER;
+    }
+    const parsed = shape.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: value } as never);
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
 
 const toolFilter = z.strictObject({
   include: z.array(z.string().min(1)).optional(),
@@ -331,8 +395,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   coordination: z
     .strictObject({
-      /** Empty or absent: the embedded in-process bus. */
-      redis: redisUrl.default(''),
+      /** A URL, { cluster }, { sentinels, name }; empty or absent: the embedded in-process bus. */
+      redis: redisTarget,
       /** The durable record of events and tasks; empty or absent: none. */
       postgres: postgresUrl.default(''),
       prefix: z.string().default('mcp:'),

@@ -10,6 +10,7 @@
  * await client.close();
  * ```
  */
+import type { RedisTarget } from './redis-target.js';
 import { randomUUID } from 'node:crypto';
 
 import { silentLogger, type Logger } from '../shared/logger.js';
@@ -31,7 +32,8 @@ export const CLIENT_DEFAULTS = {
 
 export interface CoordinationClientOptions {
   /** Empty: an in-process bus and store (useful in tests only; nobody else sees them). */
-  redisUrl: string;
+  /** A redis:// URL, or a Cluster / Sentinel target. */
+  redisUrl: RedisTarget;
   prefix: string;
   agentId: string;
   /** HMAC secret shared with the coordinators when they sign events. */

@@ -18,6 +18,7 @@ import type { RegistryBackend } from './registry/types.js';
 import { MemoryStateBackend } from './state/memory.js';
 import { SharedState } from './state/service.js';
 import type { StateBackend } from './state/types.js';
+import { isRedisConfigured, type RedisTarget } from './redis-target.js';
 import { MemoryTaskBackend } from './tasks/memory.js';
 import { Tasks, type TaskChange } from './tasks/service.js';
 import type { TaskBackend } from './tasks/types.js';
@@ -50,7 +51,8 @@ export { coordinationTools, type CoordinationTool, type CoordinationToolDeps } f
 
 export interface CoordinationOptions {
   /** Empty or absent: everything in memory, for this process only. */
-  redisUrl?: string;
+  /** A redis:// URL (empty: in-memory backends), or a Cluster or Sentinel target. */
+  redisUrl?: RedisTarget;
   prefix: string;
   lockTtlMs: number;
   agentTtlMs: number;
@@ -97,9 +99,9 @@ export interface Coordination {
 export async function createCoordination(options: CoordinationOptions): Promise<Coordination> {
   const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? silentLogger).child('coordination');
-  const redisUrl = options.redisUrl?.trim();
-  // ioredis is loaded only when a URL is configured.
-  const store = redisUrl
+  const redisUrl = typeof options.redisUrl === 'string' ? options.redisUrl.trim() : options.redisUrl;
+  // ioredis is loaded only when Redis is configured.
+  const store = isRedisConfigured(redisUrl)
     ? await (await import('./redis-backends.js')).openRedisStore(redisUrl, options.prefix, logger)
     : undefined;
   const backends = store ? store.backends : memoryBackends(clock);

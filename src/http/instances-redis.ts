@@ -6,7 +6,8 @@
  * requests carry the caller's credentials, so an entry nobody holding the secret wrote is ignored.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../coordination/redis-connect.js';
+import type { RedisTarget } from '../coordination/redis-target.js';
 import { closeConnection } from '../coordination/bus/redis-connection.js';
 import {
   connectStore,
@@ -52,7 +53,7 @@ export class RedisInstanceRegistry implements InstanceRegistry {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly staleAfterMs: number,
     private readonly secret: string | undefined = undefined,
@@ -109,7 +110,7 @@ export class RedisInstanceRegistry implements InstanceRegistry {
 
 /** A connection of its own (a forward lookup never queues behind a lock script), then the registry. */
 export async function openRedisInstances(
-  url: string,
+  url: RedisTarget,
   prefix: string,
   staleAfterMs: number,
   secret: string | undefined,

@@ -8,8 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Redis } from 'ioredis';
-
 import { createBus } from '../../src/coordination/bus/index.js';
 import {
   assembleServices,
@@ -19,6 +17,8 @@ import {
 } from '../../src/coordination/index.js';
 import { connectStore, waitReady } from '../../src/coordination/locks/redis-store.js';
 import { redisBackends } from '../../src/coordination/redis-backends.js';
+import type { RedisClient } from '../../src/coordination/redis-connect.js';
+import { storeKeyPrefix, type RedisTarget } from '../../src/coordination/redis-target.js';
 import type { CoordinationEvent, EventBus, EventType } from '../../src/coordination/types.js';
 import { systemClock } from '../../src/coordination/types.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -142,7 +142,8 @@ export const memoryEnv: MakeEnv = async () => {
 
 let envCount = 0;
 
-export function redisEnv(url: () => string): MakeEnv {
+/** Over one Redis: a URL, or a Cluster / Sentinel target (keys then carry the store's hash tag). */
+export function redisEnv(url: () => RedisTarget): MakeEnv {
   return async () => {
     const prefix = `c${++envCount}-${randomUUID().slice(0, 4)}:mcp:`;
     const closers: Array<() => Promise<void>> = [];
@@ -164,7 +165,7 @@ export function redisEnv(url: () => string): MakeEnv {
       kind: 'redis',
       events,
       peer: async (options = {}) => {
-        const redis: Redis = connectStore(url(), silentLogger);
+        const redis: RedisClient = connectStore(url(), silentLogger);
         if (!(await waitReady(redis))) throw new Error('test redis not reachable');
         const bus = await connectBus('peer');
         let closed = false;
@@ -175,7 +176,7 @@ export function redisEnv(url: () => string): MakeEnv {
           redis.disconnect();
         };
         closers.push(close);
-        return makePeer(redisBackends(redis, prefix), bus, options, close);
+        return makePeer(redisBackends(redis, storeKeyPrefix(url(), prefix)), bus, options, close);
       },
       cleanup: async () => {
         for (const close of closers.splice(0)) await close();

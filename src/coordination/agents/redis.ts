@@ -5,7 +5,7 @@
  * has expired, and removing it from the set (SREM answers 1 to exactly one caller) is the right
  * to announce it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connect.js';
 
 import { LuaScript, parseJson, storeCall } from '../locks/redis-store.js';
 import { normalizeAgent, type AgentBackend, type AgentRecord } from './types.js';
@@ -44,7 +44,7 @@ export class RedisAgentBackend implements AgentBackend {
   private readonly keyPrefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.setKey = `${prefix}agents`;

@@ -2,8 +2,10 @@
  * How the bus talks to Redis at the connection level: options under which a down Redis makes
  * calls fail at once instead of hanging, the reconnect backoff, and a close that never throws.
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError } from '../../shared/errors.js';
+import type { RedisOptions } from 'ioredis';
+
+import { openRedis, type RedisClient } from '../redis-connect.js';
+import type { RedisTarget } from '../redis-target.js';
 
 export const REDIS_BUS_DEFAULTS = {
   bufferLimit: 10_000,
@@ -24,27 +26,9 @@ export function reconnectDelay(times: number, baseMs: number, maxMs: number): nu
   return Math.min(baseMs * 2 ** Math.min(Math.max(times - 1, 0), 20), maxMs);
 }
 
-/**
- * A redis:// or rediss:// URL, or an absolute unix socket path. Checked here because ioredis
- * throws a bare TypeError for some bad URLs and silently misreads others (http://x becomes a
- * socket path). The URL itself is not echoed: it may carry a password.
- */
-export function assertRedisUrl(url: string): void {
-  if (url.startsWith('/')) return;
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch (error) {
-    throw new InvalidArgumentError('the Redis URL does not parse (expected redis://host:port)', {
-      cause: error,
-    });
-  }
-  if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new InvalidArgumentError(`the Redis URL must use redis:// or rediss://, not ${protocol}//`);
-  }
-}
+export { assertRedisUrl } from '../redis-connect.js';
 
-export function busConnection(url: string, name: string, reconnectMaxDelayMs: number): Redis {
+export function busConnection(target: RedisTarget, name: string, reconnectMaxDelayMs: number): RedisClient {
   const options: RedisOptions = {
     // CLIENT SETNAME refuses spaces; the name only helps `CLIENT LIST` readers.
     connectionName: name.replace(/[^\w.:-]/g, '_'),
@@ -59,7 +43,7 @@ export function busConnection(url: string, name: string, reconnectMaxDelayMs: nu
     retryStrategy: (times) =>
       reconnectDelay(times, REDIS_BUS_DEFAULTS.reconnectBaseDelayMs, reconnectMaxDelayMs),
   };
-  return new Redis(url, options);
+  return openRedis(target, options);
 }
 
 /**
@@ -88,14 +72,14 @@ export type PublishEvents = (
 ) => Promise<number>;
 
 /** Registers the script on the connection (ioredis sends EVALSHA and falls back to EVAL). */
-export function definePublishEvents(redis: Redis): PublishEvents {
+export function definePublishEvents(redis: RedisClient): PublishEvents {
   redis.defineCommand('mcpPublishEvents', { numberOfKeys: 1, lua: PUBLISH_EVENTS_LUA });
   const command = (redis as unknown as { mcpPublishEvents: PublishEvents }).mcpPublishEvents;
   return command.bind(redis);
 }
 
 /** QUIT when the connection is up (lets Redis flush replies), then make sure it stays closed. */
-export async function closeConnection(redis: Redis): Promise<void> {
+export async function closeConnection(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     try {

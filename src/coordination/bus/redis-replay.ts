@@ -4,14 +4,14 @@
  * Delivery is at-least-once (a batch resent after a dropped connection lands twice): an event id
  * already read is skipped, so a replay shows each event once.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connect.js';
 import type { CoordinationEvent } from '../types.js';
 import type { ReplayPlan } from './replay.js';
 
 type Entry = [id: string, fields: string[]];
 
 export async function readStream(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   plan: ReplayPlan,
   decode: (json: string) => CoordinationEvent | undefined,

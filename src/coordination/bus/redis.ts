@@ -7,7 +7,7 @@
  * Delivery is at-least-once: a batch whose connection dropped mid-flight is sent again, and with
  * signing on, the seen-id check drops the duplicates.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connect.js';
 import { CoordinationUnavailableError, bareMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { EventIdGenerator, createEvent } from '../events.js';
@@ -31,11 +31,13 @@ import {
   type PublishEvents,
 } from './redis-connection.js';
 import { readStream } from './redis-replay.js';
+import type { RedisTarget } from '../redis-target.js';
 import { planReplay } from './replay.js';
 import { Outbox } from './outbox.js';
 
 export interface RedisBusOptions {
-  redisUrl: string;
+  /** A redis:// URL, or a Cluster or Sentinel target. */
+  redisUrl: RedisTarget;
   prefix: string;
   /** Approximate cap of the stream (XADD MAXLEN ~). */
   streamMaxLen: number;
@@ -62,8 +64,8 @@ export type StatusListener = (status: BusStatus, previous: BusStatus) => void;
 
 export class RedisBus implements EventBus {
   private current: BusStatus = 'disconnected';
-  private readonly pub: Redis;
-  private readonly sub: Redis;
+  private readonly pub: RedisClient;
+  private readonly sub: RedisClient;
   private readonly publishEvents: PublishEvents;
   private readonly channel: string;
   private readonly streamKey: string;
@@ -86,7 +88,7 @@ export class RedisBus implements EventBus {
 
   /** Throws InvalidArgumentError for a URL that is not redis://, rediss:// or a socket path. */
   constructor(private readonly options: RedisBusOptions) {
-    assertRedisUrl(options.redisUrl);
+    if (typeof options.redisUrl === 'string') assertRedisUrl(options.redisUrl);
     this.logger = options.logger.child('bus');
     this.clock = options.clock ?? Date.now;
     this.channel = `${options.prefix}events`;

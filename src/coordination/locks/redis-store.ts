@@ -10,10 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 
-import { Redis } from 'ioredis';
-
 import { CoordinationUnavailableError, CoordinatorError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { openRedis, type RedisClient } from '../redis-connect.js';
+import type { RedisTarget } from '../redis-target.js';
 
 export const STORE_DEFAULTS = {
   /** A lock round trip is well under a millisecond on a healthy link; a second means trouble. */
@@ -26,8 +26,8 @@ export const STORE_DEFAULTS = {
 
 export type StoreStatus = 'connected' | 'disconnected';
 
-export function connectStore(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, {
+export function connectStore(target: RedisTarget, logger: Logger): RedisClient {
+  const redis = openRedis(target, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: STORE_DEFAULTS.commandTimeoutMs,
@@ -50,7 +50,7 @@ export function connectStore(url: string, logger: Logger): Redis {
 
 /** Resolves true once connected, false after `timeoutMs` (the client keeps retrying). */
 export async function waitReady(
-  redis: Redis,
+  redis: RedisClient,
   timeoutMs: number = STORE_DEFAULTS.readyTimeoutMs,
 ): Promise<boolean> {
   if (redis.status === 'wait') redis.connect().catch(() => {});
@@ -69,7 +69,7 @@ export async function waitReady(
   });
 }
 
-export function storeStatus(redis: Redis): StoreStatus {
+export function storeStatus(redis: RedisClient): StoreStatus {
   return redis.status === 'ready' ? 'connected' : 'disconnected';
 }
 
@@ -77,7 +77,7 @@ export function storeStatus(redis: Redis): StoreStatus {
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /** Runs one store operation, failing fast and uniformly when Redis is not there. */
-export async function storeCall<T>(redis: Redis, operation: () => Promise<T>): Promise<T> {
+export async function storeCall<T>(redis: RedisClient, operation: () => Promise<T>): Promise<T> {
   if (redis.status !== 'ready') {
     throw new CoordinationUnavailableError(`shared store unreachable (redis ${redis.status})`);
   }
@@ -104,7 +104,7 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+  async run(redis: RedisClient, keys: string[], args: Array<string | number>): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisClient } from '../redis-connect.js';
 
 import { LUA_CLOCK, LuaScript, parseJson, scanPattern, storeCall } from './redis-store.js';
 import type { AcquireOptions, AcquireResult, LockBackend, LockRecord, ReleaseResult } from './types.js';
@@ -57,7 +57,7 @@ export class RedisLockBackend implements LockBackend {
   private readonly keyPrefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keyPrefix = lockKeyPrefix(prefix);
@@ -124,19 +124,7 @@ export class RedisLockBackend implements LockBackend {
 
   async list(): Promise<LockRecord[]> {
     return storeCall(this.redis, async () => {
-      const keys: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = await this.redis.scan(
-          cursor,
-          'MATCH',
-          scanPattern(this.keyPrefix),
-          'COUNT',
-          1000,
-        );
-        keys.push(...batch);
-        cursor = next;
-      } while (cursor !== '0');
+      const keys = await scanKeys(this.redis, scanPattern(this.keyPrefix));
       if (keys.length === 0) return [];
       const values = await this.redis.mget(...keys);
       const out: LockRecord[] = [];

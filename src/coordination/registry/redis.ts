@@ -1,5 +1,5 @@
 /** The registry as the contract lays it out: hash `<prefix>servers:registry`, field = server id, value = JSON. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connect.js';
 
 import { LuaScript, parseJson, storeCall } from '../locks/redis-store.js';
 import type { RegistryBackend, ServerRegistryEntry } from './types.js';
@@ -23,7 +23,7 @@ export class RedisRegistryBackend implements RegistryBackend {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.key = `${prefix}servers:registry`;

@@ -2,7 +2,7 @@
  * Shared state in Redis: key `<prefix>state:<key>` holding the value's JSON, with PX when a TTL
  * is given. Expiry times come from the Redis clock (LUA_CLOCK), like the lock times.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connect.js';
 
 import { LUA_CLOCK, LuaScript, parseJson, storeCall } from '../locks/redis-store.js';
 import type { StateBackend, StateEntry } from './types.js';
@@ -49,7 +49,7 @@ export class RedisStateBackend implements StateBackend {
   private readonly keyPrefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keyPrefix = stateKeyPrefix(prefix);

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connect.js';
 
 import { LIMITS } from '../limits.js';
 import { lockKeyPrefix, parseRecord } from '../locks/redis.js';
@@ -36,8 +36,12 @@ import {
 } from './types.js';
 import { byTaskId } from './board.js';
 
-/** The log stream of one task, in the slot of the tasks hash `<prefix>tasks`. */
+/**
+ * The log stream of one task, in the slot of the tasks hash `<prefix>tasks`: tagged with it, or,
+ * when the prefix carries a hash tag already (a Cluster), under that tag like every other key.
+ */
 export function taskLogKey(prefix: string, taskId: string): string {
+  if (/\{[^}]+\}/.test(prefix)) return `${prefix}tasks:log:${taskId}`;
   return `{${prefix}tasks}:log:${taskId}`;
 }
 
@@ -46,7 +50,7 @@ export class RedisTaskBackend implements TaskBackend {
   private readonly lockPrefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly stepsKept: number = LIMITS.stepsKept,
   ) {
