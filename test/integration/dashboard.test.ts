@@ -2,7 +2,7 @@
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core; no browser
  * download) against the built `serve --http` with two fixture servers of 2,500 tools each: sign-in
  * and its cookie, CSRF, the overview live through a crash, the catalog search and a call from the
- * generated form, the logs live, a lock appearing without a reload, a read-only key that cannot
+ * generated form, the logs live, a lock an MCP client takes appearing without a reload, a read-only key that cannot
  * restart, sign-out — and axe-core plus both viewports on every tab.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { fixtureServer, ROOT, tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
-import { api, startHttp, type HttpCoordinator } from '../helpers/http.js';
+import { api, startHttp, v2Client, type HttpCoordinator } from '../helpers/http.js';
 
 const OPS = 'ops-key-0123456789abcdef0000';
 const VIEWER = 'viewer-key-0123456789abcdef';
@@ -214,14 +214,20 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     await page.locator('tr[data-server="beta"][data-status="healthy"]').waitFor({ timeout: 15_000 });
   });
 
-  test('a lock taken over REST appears in the coordination tab without a reload', async () => {
+  test('a lock taken by an MCP client appears in the coordination tab without a reload', async () => {
     await tab('coordination');
     await page.locator('.live[data-state=open]').waitFor();
-    const taken = await api(c.url, '/api/tools/coordinator__lock_file/call', {
-      body: { arguments: { file: 'src/api.rs', reason: 'refactor' } },
-      headers: bearer(OPS),
-    });
-    assert.equal(taken.status, 200);
+    // An agent's IDE over MCP (a modern v2 client with the ops key), not the page itself.
+    const agent = await v2Client(c.url, { era: 'modern', headers: bearer(OPS) });
+    try {
+      const taken = await agent.callTool({
+        name: 'coordinator__lock_file',
+        arguments: { file: 'src/api.rs', reason: 'refactor' },
+      });
+      assert.notEqual(taken.isError, true);
+    } finally {
+      await agent.close();
+    }
     const row = page.locator('tr[data-file="src/api.rs"]');
     await row.waitFor();
     assert.match(await row.innerText(), /ops-bot\s+refactor\s+\d+s/);
