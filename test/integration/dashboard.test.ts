@@ -6,7 +6,7 @@
  * restart, sign-out — and axe-core plus both viewports on every tab.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
@@ -32,8 +32,10 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
   let page: Page;
   const cspViolations: string[] = [];
 
+  let file = '';
+
   before(async () => {
-    const file = writeConfig(dir.path, {
+    file = writeConfig(dir.path, {
       servers: {
         alpha: fixtureServer('alpha', '--tools', '2500'),
         beta: fixtureServer('beta', '--tools', '2500'),
@@ -212,6 +214,15 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
       'the restart in the coordinator log',
     );
     await page.locator('tr[data-server="beta"][data-status="healthy"]').waitFor({ timeout: 15_000 });
+
+    // servers.yml broken on disk: the tab says so (the running config is kept), and stops once fixed.
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, 'servers: [not: a map\n');
+    const alert = page.getByRole('alert').filter({ hasText: 'servers.yml is invalid' });
+    await alert.waitFor({ timeout: 15_000 });
+    assert.match(await alert.innerText(), /last good config is in use/);
+    writeFileSync(file, good);
+    await alert.waitFor({ state: 'hidden', timeout: 15_000 });
   });
 
   test('a lock taken by an MCP client appears in the coordination tab without a reload', async () => {
