@@ -57,8 +57,9 @@ export function runStateContract(name: string, makeEnv: MakeEnv): void {
       assert.equal(await one.state.delete('build/status', 'agent-a'), true);
       assert.equal(await two.state.get('build/status'), undefined);
       assert.equal(await two.state.delete('build/status', 'agent-b'), false, 'nothing left to delete');
-      await events.waitFor((e) => e.type === 'state:changed' && e.data.action === 'deleted', 'deleted');
-      // Each coordinator publishes on its own connection: no order is promised between them.
+      // Each coordinator publishes on its own connection: no order is promised between them, so
+      // the last change may arrive before another coordinator's earlier one. Wait for all three.
+      await waitUntil(() => events.ofType('state:changed').length >= 3, 'the three state changes');
       const byKey = (a: unknown[], b: unknown[]) => JSON.stringify(a).localeCompare(JSON.stringify(b));
       assert.deepEqual(
         events
