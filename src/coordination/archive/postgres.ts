@@ -282,11 +282,18 @@ export class PgArchive implements Archive {
   }
 
   private async write(batch: ArchiveRecord[]): Promise<void> {
+    await this.transaction(async (client) => {
+      for (const statement of batchStatements(this.t, batch)) await client.query(statement);
+    });
+  }
+
+  /** `work` in one transaction on a pooled client; a client that failed is not reused. */
+  private async transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     const client = await this.checkout();
     let broken: unknown;
     try {
       await client.query('BEGIN');
-      for (const statement of batchStatements(this.t, batch)) await client.query(statement);
+      await work(client);
       await client.query('COMMIT');
     } catch (error) {
       broken = error;
@@ -338,10 +345,7 @@ export class PgArchive implements Archive {
 
   /** Versioned, idempotent, one transaction under an advisory lock (see schema.ts). */
   private async migrate(): Promise<void> {
-    const client = await this.checkout();
-    let broken: unknown;
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [this.t.lockKey]);
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${this.t.migrations} (
@@ -358,16 +362,8 @@ export class PgArchive implements Archive {
         ]);
         this.logger.info('postgres migration applied', { version: migration.version, name: migration.name });
       }
-      await client.query('COMMIT');
-      this.migrated = true;
-    } catch (error) {
-      broken = error;
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.removeListener('error', this.onClientError);
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+    });
+    this.migrated = true;
   }
 
   private failed(error: unknown): void {
