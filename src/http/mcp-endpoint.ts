@@ -270,7 +270,8 @@ export class McpEndpoint {
 function binding(caller: HttpCaller | undefined, era: 'legacy' | 'modern') {
   if (!caller) return {};
   const fixed = caller.agentId;
-  const suffix = randomUUID().slice(0, 6);
+  // Only a legacy session names itself apart (a modern request is not a client of its own).
+  const suffix = era === 'legacy' && !fixed ? randomUUID().slice(0, 6) : '';
   return {
     caller: caller.key,
     agentIdFor: (info: Implementation | undefined) => {
