@@ -167,7 +167,7 @@ function clientVariables(baseDir: string, env: Env): Env {
 
 /**
  * Values that are credentials whether or not they came from `${VAR}`: the values of credential
- * headers (and the token after an auth scheme), the event secret, the Redis password. From now on `shared/redact`
+ * headers (and the token after an auth scheme), the event secret, the Redis password, the HTTP API keys. From now on `shared/redact`
  * never lets them out.
  */
 /** Headers that carry credentials (not Accept, Content-Type, User-Agent …). */
@@ -184,6 +184,8 @@ function markConfiguredSecrets(config: Config): void {
   }
   markSecret(config.coordination.secret);
   for (const secret of targetSecrets(config.coordination.redis)) markSecret(secret);
+  // The HTTP face's API keys, written literally or through ${VAR}: never in a log or an error.
+  for (const key of config.http.auth?.keys ?? []) markSecret(key.key);
 }
 
 /**
