@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
@@ -37,7 +38,7 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
   before(async () => {
     file = writeConfig(dir.path, {
       servers: {
-        alpha: fixtureServer('alpha', '--tools', '2500'),
+        alpha: fixtureServer('alpha', '--tools', '2500', '--media'),
         beta: fixtureServer('beta', '--tools', '2500'),
       },
       http: {
@@ -177,6 +178,29 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     assert.match(await page.getByTestId('routing').innerText(), /target\s+alpha/);
   });
 
+  test('a result of every content kind renders: text, a decoded image, an embedded resource, a link, structured content', async () => {
+    await tab('tools');
+    await page.getByLabel('Search tools').fill('alpha__media');
+    await page.locator('[data-tool="alpha__media"]').click();
+    await page.getByRole('button', { name: 'Call', exact: true }).click();
+    const result = page.getByTestId('call-result');
+    await result.getByText('every kind of content').waitFor();
+    // The image is drawn from its data (a 2×2 PNG the browser decoded), not shown as text.
+    const image = result.getByRole('img', { name: 'image result (image/png)' });
+    await image.waitFor();
+    assert.deepEqual(
+      await image.evaluate((img) => {
+        const i = img as unknown as { complete: boolean; naturalWidth: number; naturalHeight: number };
+        return [i.complete, i.naturalWidth, i.naturalHeight];
+      }),
+      [true, 2, 2],
+    );
+    const [embedded, link] = await result.locator('.resource').allInnerTexts();
+    assert.match(embedded ?? '', /Resource fixture:\/\/alpha\/report\.txt \(text\/plain\)\s+the embedded report/);
+    assert.match(link ?? '', /Link fixture:\/\/alpha\/res_0 — res_0/);
+    assert.deepEqual(JSON.parse(await result.locator('details pre').innerText()), { kinds: 4, server: 'alpha' });
+  });
+
   test('the logs tab shows a server stderr line live, filtered by source', async () => {
     await api(c.url, '/api/tools/alpha__sleep/call', {
       body: { arguments: { ms: 1 } },
@@ -258,6 +282,54 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     assert.equal(await page.locator('ol.events li[data-type="file:locked"]').count(), 0);
   });
 
+  test('a dropped event stream comes back with backoff and resumes after its last id: nothing missed, nothing twice', async () => {
+    // The page reaches the coordinator through a TCP relay on loopback that the test can cut: the
+    // connection drops as it would when a proxy or the network does, and the coordinator lives on.
+    const relay = tcpRelay(Number(new URL(c.url).port));
+    const port = await relay.start();
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await other.newPage();
+      const streams: string[] = [];
+      p.on('request', (r) => {
+        if (r.url().includes('/api/events/stream')) streams.push(new URL(r.url()).search);
+      });
+      await p.goto(`http://127.0.0.1:${port}/ui/`);
+      await p.getByLabel('API key').fill(OPS);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('tab', { name: 'Coordination' }).click();
+      const live = (state: string) => p.locator(`.live[data-state=${state}]`).waitFor({ timeout: 15_000 });
+      await live('open');
+      const lock = async (file: string) => {
+        const r = await api(c.url, '/api/tools/coordinator__lock_file/call', {
+          body: { arguments: { file } },
+          headers: bearer(OPS),
+        });
+        assert.equal(r.status, 200);
+      };
+      const eventsFor = (file: string) => p.locator('ol.events li[data-type="file:locked"]', { hasText: file });
+      await lock('relay/before.ts');
+      await eventsFor('relay/before.ts').waitFor();
+
+      relay.cut();
+      await live('retrying');
+      await lock('relay/during.ts'); // published while the page cannot hear it
+      await relay.start(port);
+      await live('open');
+      await eventsFor('relay/during.ts').waitFor({ timeout: 15_000 });
+      // Each event exactly once: the reconnect asked for what came after the last id it had.
+      assert.equal(await eventsFor('relay/before.ts').count(), 1);
+      assert.equal(await eventsFor('relay/during.ts').count(), 1);
+      assert.ok(streams.length >= 2, `stream requests: ${JSON.stringify(streams)}`);
+      assert.match(streams.at(-1)!, /^\?since=\d+/, `the reconnect resumes: ${JSON.stringify(streams)}`);
+      await lock('relay/after.ts');
+      await eventsFor('relay/after.ts').waitFor();
+    } finally {
+      await other.close();
+      relay.cut();
+    }
+  });
+
   test('every tab: no serious axe violation, no horizontal overflow at 1280×800 and 390×844', async () => {
     mkdirSync(SHOTS, { recursive: true });
     await page.evaluate(`${axeSource}\n;undefined`);
@@ -314,3 +386,39 @@ describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () =
     await page.getByText('Your session ended; sign in again.').waitFor();
   });
 });
+
+/** A TCP relay on a free loopback port to `target`; `cut()` drops every connection and stops listening. */
+function tcpRelay(target: number) {
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  return {
+    start(port = 0): Promise<number> {
+      server = createServer((client) => {
+        const upstream = connect(target, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      const listening = server;
+      return new Promise((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(port, '127.0.0.1', () => {
+          const address = listening.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      });
+    },
+    cut(): void {
+      server?.close();
+      server = undefined;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+  };
+}
