@@ -204,19 +204,22 @@ export function runBusContract(name: string, makeBus: MakeBus): void {
       assert.equal(bus.stats().rejected, 0);
     });
 
-    it('with a secret, drops and counts unsigned, forged, old, replayed and malformed events', async () => {
+    it('with a secret, drops and counts unsigned, forged (data or agent id), old, replayed and malformed events', async () => {
       const { bus, inject } = await make({ secret: 's3cret' });
       const seen = collect(bus);
       const peer = (data: Record<string, unknown>, clock = Date.now) =>
         createEvent({ type: 'file:locked', data }, { source: 'peer', agentId: 'peer-agent', clock });
       const fresh = signEvent(peer({ what: 'fresh' }), 's3cret');
       const tampered = { ...signEvent(peer({ what: 'x' }), 's3cret'), data: { what: 'tampered' } };
+      // The signature covers the agent: a signed event re-labelled as another agent's is forged.
+      const impersonated = { ...signEvent(peer({ what: 'impersonated' }), 's3cret'), agentId: 'lead-agent' };
       const old = signEvent(
         peer({ what: 'old' }, () => Date.now() - 120_000),
         's3cret',
       );
       await inject(JSON.stringify(peer({ what: 'unsigned' })));
       await inject(JSON.stringify(tampered));
+      await inject(JSON.stringify(impersonated));
       await inject(JSON.stringify(signEvent(peer({ what: 'wrong key' }), 'guess')));
       await inject(JSON.stringify(old));
       await inject(JSON.stringify(fresh));
@@ -228,7 +231,7 @@ export function runBusContract(name: string, makeBus: MakeBus): void {
         seen.events.map((e) => e.data.what ?? 'sentinel'),
         ['fresh', 'sentinel'],
       );
-      assert.equal(bus.stats().rejected, 6);
+      assert.equal(bus.stats().rejected, 7);
     });
 
     it('without a secret, accepts events from peers whether signed or not', async () => {
