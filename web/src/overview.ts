@@ -1,54 +1,39 @@
 /** Overall health, servers by state, calls/s and errors, agents, locks, open tasks — live. */
 import { api, text } from './api.js';
-import { callTotals, type Ctx, type StatusReport, type View } from './context.js';
-import { badge, clear, h, throttle } from './dom.js';
+import { callTotals, type Ctx, type ServerHealth, type StatusReport } from './context.js';
+import { badge, clear, h } from './dom.js';
+import { StatusView } from './status-view.js';
 
 const UP = new Set(['healthy', 'degraded']);
 const STARTING = new Set(['starting', 'pending']);
 
-export class OverviewView implements View {
+export class OverviewView extends StatusView {
   readonly id = 'overview';
   readonly title = 'Overview';
   readonly el = h('section', { 'aria-labelledby': 'h-overview' });
   private readonly cards = h('div', { class: 'cards' });
   private readonly note = h('p', { class: 'muted', role: 'status' });
-  private visible = false;
-  private timer: number | undefined;
   private previous: { calls: number; errors: number; at: number } | undefined;
   private rate = { calls: 0, errors: 0 };
   private last: StatusReport | undefined;
   private lastOpen: number | null = null;
   private lastTotals = { calls: 0, errors: 0 };
-  private readonly refreshSoon = throttle(() => void this.refresh(), 200);
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(ctx: Ctx) {
+    // Every event may change a count shown here.
+    super(ctx, () => true);
     this.el.append(h('h2', { id: 'h-overview' }, 'Overview'), this.cards, this.note);
-    ctx.stream.on('events', (item) => {
-      if (!this.visible) return;
-      // A health event carries the new state: show it now, then ask for the rest.
-      const e = item as { type?: string; data?: { serverId?: string; to?: string } };
-      const server = e.data?.serverId && this.last?.servers[e.data.serverId];
-      if (e.type?.startsWith('health:') && server && e.data?.to) {
-        server.status = e.data.to;
-        this.render(this.last!, this.lastOpen, this.lastTotals);
-      }
-      this.refreshSoon();
-    });
   }
 
-  show(): void {
-    this.visible = true;
-    void this.refresh();
-    // calls/s is a rate: one light sample every 5 s while the tab is shown (events drive the rest).
-    this.timer = window.setInterval(() => void this.refresh(), 5_000);
+  protected servers(): Record<string, ServerHealth> | undefined {
+    return this.last?.servers;
   }
 
-  hide(): void {
-    this.visible = false;
-    window.clearInterval(this.timer);
+  protected redraw(): void {
+    if (this.last) this.render(this.last, this.lastOpen, this.lastTotals);
   }
 
-  private async refresh(): Promise<void> {
+  protected async refresh(): Promise<void> {
     try {
       const [status, open, metrics] = await Promise.all([
         api<StatusReport>('/status'),

@@ -1,12 +1,13 @@
 /** Each server: status, era, transport, tools, restarts, latency (with a short history), last error, stderr, restart. */
 import { api, ApiError } from './api.js';
-import type { Ctx, ServerHealth, StatusReport, View } from './context.js';
-import { badge, clear, h, throttle } from './dom.js';
+import type { Ctx, ServerHealth, StatusReport } from './context.js';
+import { badge, clear, h } from './dom.js';
+import { StatusView } from './status-view.js';
 
 const BARS = '▁▂▃▄▅▆▇█';
 const HISTORY = 24;
 
-export class ServersView implements View {
+export class ServersView extends StatusView {
   readonly id = 'servers';
   readonly title = 'Servers';
   readonly el = h('section', { 'aria-labelledby': 'h-servers' });
@@ -16,11 +17,8 @@ export class ServersView implements View {
   private readonly history = new Map<string, Array<number | null>>();
   private readonly openLogs = new Set<string>();
   private last: Record<string, ServerHealth> | undefined;
-  private visible = false;
-  private timer: number | undefined;
-  private readonly refreshSoon = throttle(() => void this.refresh(), 200);
-
   constructor(private readonly ctx: Ctx) {
+    super(ctx, (type) => /^(health|server|tools):/.test(type));
     const head = [
       'Server',
       'Status',
@@ -48,31 +46,17 @@ export class ServersView implements View {
       ),
       this.note,
     );
-    ctx.stream.on('events', (item) => {
-      const e = item as { type?: string; data?: { serverId?: string; to?: string } };
-      const type = e.type ?? '';
-      if (!this.visible || !/^(health|server|tools):/.test(type)) return;
-      const server = e.data?.serverId && this.last?.[e.data.serverId];
-      if (type.startsWith('health:') && server && e.data?.to) {
-        server.status = e.data.to;
-        this.render(this.last!);
-      }
-      this.refreshSoon();
-    });
   }
 
-  show(): void {
-    this.visible = true;
-    void this.refresh();
-    this.timer = window.setInterval(() => void this.refresh(), 5_000);
+  protected servers(): Record<string, ServerHealth> | undefined {
+    return this.last;
   }
 
-  hide(): void {
-    this.visible = false;
-    window.clearInterval(this.timer);
+  protected redraw(): void {
+    if (this.last) this.render(this.last);
   }
 
-  private async refresh(): Promise<void> {
+  protected async refresh(): Promise<void> {
     try {
       const status = await api<StatusReport & { config?: { file?: string; error?: string | null } }>(
         '/status',
