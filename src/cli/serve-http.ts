@@ -44,7 +44,7 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
   // registry must be signed: without coordination.secret, every instance keeps its own sessions.
   if (isRedisConfigured(redis) && !secret) {
     logger.warn(
-      'coordination.redis without coordination.secret: instances do not forward legacy sessions or ' +
+      'coordination.redis without coordination.secret: instances do not forward legacy sessions, dashboard sessions or ' +
         'input_required retries to each other (set the secret to sign the instance registry)',
     );
   }
@@ -61,7 +61,7 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
     logger: logger.child('peers'),
   });
   let face: HttpFace | undefined;
-  const sessions = new UiSessions();
+  const sessions = new UiSessions({ tag: app.instanceTag });
   installLifecycle(
     {
       close: async () => {

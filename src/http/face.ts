@@ -53,6 +53,8 @@ export interface HttpFaceOptions {
 /** Credentials a request carries besides its headers' key: a principal, a refusal, or none. */
 export interface CookieCredentials {
   principalOf(req: IncomingMessage): Principal | HttpError | undefined;
+  /** The other instance holding the session the request's cookie names, if it is another's. */
+  foreignOwner?(req: IncomingMessage): string | undefined;
 }
 
 /** Response headers a browser page on an allowed origin may read. */
@@ -236,6 +238,19 @@ export class HttpFace {
       const match = this.match(req.method ?? 'GET', url.pathname);
       template = match.route.path;
       const { route, params } = match;
+      // A dashboard session lives in the instance that signed it in: behind a balancer, its
+      // requests are handed to that one (a sign-in makes a session here, whatever the cookie).
+      const owner = this.options.sessions?.foreignOwner?.(req);
+      if (
+        owner !== undefined &&
+        this.options.peers &&
+        (route.scope !== undefined || (route.path === '/ui/session' && req.method !== 'POST')) &&
+        (await this.options.peers.forwardUiSession({ req, res, url }, owner, () =>
+          req.method === 'POST' ? readBody(req, this.options.http.maxBodyBytes) : Promise.resolve(undefined),
+        ))
+      ) {
+        return;
+      }
       let agentId = 'anonymous';
       if (route.scope !== undefined) {
         const principal = await this.admit(req, url, route.scope);

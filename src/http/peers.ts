@@ -187,7 +187,36 @@ export class Peers {
     }
   }
 
-  private async forward(r: McpRequestAtFace, target: string, what: string): Promise<boolean> {
+  /**
+   * A dashboard request whose session cookie names another instance (`owner`): forwarded there
+   * and true returned; false when that instance is unknown or gone (this one answers: the
+   * session is then as unknown here as an expired one, and the page signs in again), or the
+   * request was forwarded already. A forward that fails once started is answered 503.
+   */
+  async forwardUiSession(
+    r: Pick<McpRequestAtFace, 'req' | 'res' | 'url'>,
+    owner: string,
+    readBody: () => Promise<Buffer | undefined>,
+  ): Promise<boolean> {
+    if (header(r.req, FORWARDED_HEADER) !== undefined) return false;
+    const target = await this.locate(owner);
+    if (target === undefined) return false;
+    const raw = await readBody();
+    if (await this.forward({ ...r, raw }, target, `a dashboard session of ${owner}`)) return true;
+    sendJson(r.res, 503, {
+      error: {
+        code: 'instance_unreachable',
+        message: `the coordinator instance holding this dashboard session (${owner}) does not answer; try again, or sign in again`,
+      },
+    });
+    return true;
+  }
+
+  private async forward(
+    r: Pick<McpRequestAtFace, 'req' | 'res' | 'url' | 'raw'>,
+    target: string,
+    what: string,
+  ): Promise<boolean> {
     const to = new URL(r.url.pathname + r.url.search, target);
     this.options.logger.debug(`forwarding ${what} to its instance`, { to: to.origin });
     r.res.setHeader(VIA_HEADER, this.tag);

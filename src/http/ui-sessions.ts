@@ -23,6 +23,11 @@ export interface UiSessionOptions {
   ttlMs?: number;
   /** At most this many sessions; signing in past it ends the oldest (default 1,000). */
   maxSessions?: number;
+  /**
+   * This instance's tag: session ids are `<tag>.<random>`, so that another instance behind the
+   * same balancer can hand the session's requests to the one that holds it (see peers.ts).
+   */
+  tag?: string;
   now?: () => number;
 }
 
@@ -38,8 +43,10 @@ export class UiSessions {
   readonly ttlMs: number;
   private readonly max: number;
   private readonly now: () => number;
+  private readonly tag: string | undefined;
 
   constructor(options: UiSessionOptions = {}) {
+    this.tag = options.tag;
     this.ttlMs = options.ttlMs ?? 8 * 3_600_000;
     this.max = options.maxSessions ?? 1_000;
     this.now = options.now ?? Date.now;
@@ -56,8 +63,9 @@ export class UiSessions {
       if (oldest === undefined) break;
       this.sessions.delete(oldest);
     }
+    const random = randomBytes(32).toString('base64url');
     const session: UiSession = {
-      id: randomBytes(32).toString('base64url'),
+      id: this.tag === undefined ? random : `${this.tag}.${random}`,
       csrf: randomBytes(32).toString('base64url'),
       principal,
       expiresAt: this.now() + this.ttlMs,
@@ -102,6 +110,21 @@ export class UiSessions {
       );
     }
     return session.principal;
+  }
+
+  /**
+   * The instance holding the session this request would act on, when that is another one: a
+   * request from the dashboard's page, without a key of its own, whose cookie names a session
+   * with another instance's tag. Undefined otherwise (this instance decides).
+   */
+  foreignOwner(req: IncomingMessage): string | undefined {
+    if (this.tag === undefined) return undefined;
+    if (req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined) return undefined;
+    const id = cookieOf(req.headers.cookie, SESSION_COOKIE);
+    if (id === undefined || !fromOwnPage(req)) return undefined;
+    const dot = id.indexOf('.');
+    const owner = dot > 0 ? id.slice(0, dot) : undefined;
+    return owner !== undefined && owner !== this.tag ? owner : undefined;
   }
 
   csrfMatches(req: IncomingMessage, session: UiSession): boolean {
