@@ -25,7 +25,7 @@ const SHOTS = process.env.TEST_ARTIFACTS
   : join(ROOT, 'test-results', 'dashboard');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-describe('the dashboard at /ui/ in headless Chromium', { timeout: 60_000 }, () => {
+describe('the dashboard at /ui/ in headless Chromium', { timeout: 180_000 }, () => {
   const dir = tempDir();
   let c: HttpCoordinator;
   let browser: Browser;

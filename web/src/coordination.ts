@@ -70,7 +70,7 @@ export class CoordinationView implements View {
         { class: 'scroll-x', role: 'region', 'aria-label': caption, tabindex: 0 },
         h(
           'table',
-          {},
+          { class: 'stack' },
           h('caption', {}, caption),
           h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
           body,
@@ -131,9 +131,9 @@ export class CoordinationView implements View {
             'tr',
             {},
             h('th', { scope: 'row' }, a.agentId),
-            h('td', {}, a.status ?? ''),
-            h('td', {}, (a.capabilities ?? []).join(', ')),
-            h('td', {}, ago(a.lastSeen)),
+            h('td', { 'data-label': 'Status' }, a.status ?? ''),
+            h('td', { 'data-label': 'Capabilities' }, (a.capabilities ?? []).join(', ')),
+            h('td', { 'data-label': 'Last seen' }, ago(a.lastSeen)),
           ),
         ),
       );
@@ -154,9 +154,9 @@ export class CoordinationView implements View {
         'tr',
         { 'data-file': l.file },
         h('th', { scope: 'row' }, l.file),
-        h('td', {}, l.holder),
-        h('td', {}, l.reason ?? (l.taskId ? `task ${l.taskId}` : '')),
-        h('td', {}, left === undefined ? '—' : `${left}s`),
+        h('td', { 'data-label': 'Holder' }, l.holder),
+        h('td', { 'data-label': 'Reason' }, l.reason ?? (l.taskId ? `task ${l.taskId}` : '')),
+        h('td', { 'data-label': 'Expires in' }, left === undefined ? '—' : `${left}s`),
       );
     });
     clear(this.locksBody, ...rows);
