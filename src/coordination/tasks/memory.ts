@@ -254,15 +254,12 @@ export class MemoryTaskBackend implements TaskBackend {
   private close(current: TaskRecord, status: 'completed' | 'released', result?: unknown) {
     const now = new Date(this.locks.clock.now()).toISOString();
     const releasedLocks: LockRecord[] = [];
-    // A file another claimed task of the same agent also lists stays locked for that task.
-    const stillNeeded = new Set(
-      [...this.tasks.values()]
-        .filter((t) => t.status === 'claimed' && t.agentId === current.agentId && t.taskId !== current.taskId)
-        .flatMap((t) => t.files),
-    );
+    // A file another claimed task of the same agent also lists stays locked for that task: the
+    // index counts it more than once for the agent (this task is still counted).
+    const stillNeeded = (file: string) => (this.claimedFiles.get(file)?.get(current.agentId) ?? 0) > 1;
     for (const file of current.files) {
       const lock = this.locks.live(file);
-      if (lock && lock.holder === current.agentId && !stillNeeded.has(file)) {
+      if (lock && lock.holder === current.agentId && !stillNeeded(file)) {
         this.locks.delete(file);
         releasedLocks.push(lock);
       }

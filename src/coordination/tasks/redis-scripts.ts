@@ -184,14 +184,12 @@ local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
 if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
 ensure_index()
+-- A file another claimed task of the same agent lists: counted twice for the agent in the index.
 local keep = {}
-local entries = redis.call('HGETALL', KEYS[1])
-for i = 1, #entries, 2 do
-  if entries[i] ~= task.taskId then
-    local other = cjson.decode(entries[i + 1])
-    if other.status == 'claimed' and other.agentId == task.agentId and type(other.files) == 'table' then
-      for _, f in ipairs(other.files) do keep[f] = true end
-    end
+if type(task.files) == 'table' then
+  for _, f in ipairs(task.files) do
+    local held = redis.call('HGET', KEYS[3], f)
+    if held and (tonumber(cjson.decode(held)[tostring(task.agentId)]) or 0) > 1 then keep[f] = true end
   end
 end
 local reply = {'ok'}
