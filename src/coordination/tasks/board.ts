@@ -93,7 +93,6 @@ export function bestFirst(a: TaskRecord, b: TaskRecord): number {
   return sa < sb ? -1 : sa > sb ? 1 : byTaskId(a, b);
 }
 
-/** The time a task ranks by among equal priorities: when it was created (or first claimed). */
-export function since(task: TaskRecord): string {
+function since(task: TaskRecord): string {
   return task.createdAt ?? task.claimedAt ?? task.updatedAt;
 }

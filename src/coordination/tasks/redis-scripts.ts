@@ -232,8 +232,8 @@ return n
 `);
 
 // The tasks agentId may take now, best first: the open index walked a page at a time, each task
-// checked (capabilities, dependencies, files claimed or locked by another agent) until the limit
-// are found. A member whose task no longer matches it is dropped (the index heals itself).
+// checked (capabilities, dependencies, files claimed or locked by another agent) until `limit`
+// of them passed. A member whose task no longer matches it is dropped (the index heals itself).
 // KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix, capabilities JSON, limit.
 // Returns the task JSONs.
 export const FIND = new LuaScript(`${INDEX_FN}
