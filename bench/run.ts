@@ -1,8 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --only proxy|bus|locks|mcp-locks|routing[,…]] [-- --rounds N]`
+ * `npm run bench [-- --quick] [-- --only proxy|bus|locks|mcp-locks|board|routing[,…]] [-- --rounds N]`
  *
  * Runs the proxy section (direct, naive SDK proxy, coordinator, npm peers; see targets.ts and
- * peers.ts), then the sections of bench/sections/ that exist: bus, locks and mcp-locks against a
+ * peers.ts), then the sections of bench/sections/ that exist: bus, locks, mcp-locks and board against a
  * throwaway loopback redis-server, the others (routing … http, dashboard) without one. Prints one markdown table to stdout
  * (progress goes to stderr) and writes bench/results/<timestamp>.json and latest.json. Every
  * child process is gone when it returns, also on error or Ctrl-C.
@@ -36,6 +36,7 @@ const SECTION_IDS = [
   'bus',
   'locks',
   'mcp-locks',
+  'board',
   'routing',
   'catalog',
   'observability',
@@ -49,6 +50,7 @@ const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quic
   { id: 'bus', redis: true, budgetMs: 45_000, quickBudgetMs: 15_000 },
   { id: 'locks', redis: true, budgetMs: 45_000, quickBudgetMs: 15_000 },
   { id: 'mcp-locks', redis: true, budgetMs: 75_000, quickBudgetMs: 30_000 },
+  { id: 'board', redis: true, budgetMs: 120_000, quickBudgetMs: 60_000 },
   { id: 'routing', redis: false, budgetMs: 150_000, quickBudgetMs: 75_000 },
   { id: 'catalog', redis: false, budgetMs: 60_000, quickBudgetMs: 30_000 },
   { id: 'observability', redis: false, budgetMs: 30_000, quickBudgetMs: 15_000 },
@@ -98,7 +100,7 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|routing|catalog|observability|http|dashboard[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub] [--http-clients N] [--http-calls N]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|board|routing|catalog|observability|http|dashboard[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub] [--http-clients N] [--http-calls N]',
   );
   process.exit(problem ? 2 : 0);
 }

@@ -108,7 +108,7 @@ async function cleanup(redis: RedisClient, prefix: string): Promise<void> {
   }
 }
 
-function noopBus(): EventBus {
+export function noopBus(): EventBus {
   let n = 0;
   return {
     status: 'disabled',

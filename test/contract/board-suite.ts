@@ -6,6 +6,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { Locks } from '../../src/coordination/locks/service.js';
+import { candidateTasks } from '../../src/coordination/tasks/board.js';
 import type { Tasks } from '../../src/coordination/tasks/service.js';
 import { LIMITS } from '../../src/coordination/limits.js';
 import { InvalidArgumentError } from '../../src/shared/errors.js';
@@ -15,6 +19,40 @@ const MINUTE = 60_000;
 
 const ids = async (tasks: Tasks, agentId: string, capabilities: string[] = [], limit?: number) =>
   (await tasks.find(agentId, capabilities, limit)).map((t) => t.taskId);
+
+/** Wait until the clock is past `iso` (createdAt has millisecond resolution): "older" is then unambiguous. */
+const past = async (iso: string | undefined) => {
+  const ms = Date.parse(iso ?? '');
+  while (Date.now() <= ms) await sleep(1);
+};
+
+/** find_tasks by its definition: candidateTasks over every record, then the live locks. */
+async function reference(tasks: Tasks, locks: Locks, agentId: string, capabilities: string[], limit: number) {
+  const candidates = candidateTasks(await tasks.list(), agentId, capabilities);
+  const held = await locks.getMany(candidates.flatMap((t) => t.files));
+  return candidates
+    .filter((t) => t.files.every((f) => (held.get(f)?.holder ?? agentId) === agentId))
+    .slice(0, limit)
+    .map((t) => t.taskId);
+}
+
+/** A small seeded generator (mulberry32): the same run of changes every time. */
+function seeded(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+  const some = <T>(items: readonly T[], max: number): T[] => [
+    ...new Set(Array.from({ length: int(max + 1) }, () => pick(items))),
+  ];
+  return { int, pick, some };
+}
 
 export function runBoardContract(name: string, makeEnv: MakeEnv): void {
   describe(`task board contract: ${name}`, () => {
@@ -191,6 +229,159 @@ export function runBoardContract(name: string, makeEnv: MakeEnv): void {
       }
       assert.deepEqual(await ids(tasks, 'a'), ['urgent', 'first', 'second', 'low']);
       assert.deepEqual(await ids(tasks, 'a', [], 2), ['urgent', 'first']);
+    });
+
+    it('keeps find in rank order as tasks are claimed, completed and released, honouring the limit', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      // Created oldest first, with ids against that order: age, not the id, must decide ties.
+      for (const [taskId, priority] of [
+        ['t-e', 1],
+        ['t-d', 0],
+        ['t-c', 1],
+        ['t-b', 0],
+        ['t-a', -2],
+      ] as const) {
+        const created = await one.tasks.create({ taskId, title: taskId, priority }, 'lead');
+        assert.ok(created.ok);
+        await past(created.task.createdAt);
+      }
+      const find = (agentId = 'x', limit?: number) => ids(two.tasks, agentId, [], limit);
+      assert.deepEqual(await find(), ['t-e', 't-c', 't-d', 't-b', 't-a']);
+      assert.deepEqual(await find('x', 2), ['t-e', 't-c']);
+      assert.deepEqual(await find('x', 1), ['t-e']);
+
+      assert.ok((await one.tasks.claim('t-c', 'agent-a')).ok);
+      assert.ok((await two.tasks.claim('t-d', 'agent-b')).ok);
+      assert.deepEqual(await find(), ['t-e', 't-b', 't-a'], 'claimed tasks leave');
+      assert.deepEqual(await find('agent-a'), ['t-e', 't-b', 't-a'], 'also for their claimer');
+      assert.deepEqual(await find('x', 2), ['t-e', 't-b']);
+      assert.ok((await one.tasks.complete('t-c', 'agent-a')).ok);
+      assert.deepEqual(await find(), ['t-e', 't-b', 't-a'], 'a completed task stays out');
+      assert.ok((await one.tasks.release('t-d', 'agent-b')).ok);
+      assert.deepEqual(await find(), ['t-e', 't-d', 't-b', 't-a'], 'a released task is back in its place');
+
+      assert.ok((await two.tasks.claim('t-e', 'agent-a')).ok);
+      assert.ok((await two.tasks.claim('t-a', 'agent-a')).ok);
+      assert.deepEqual(await find(), ['t-d', 't-b']);
+      assert.deepEqual((await one.tasks.releaseAllFor('agent-a')).map((t) => t.taskId).sort(), [
+        't-a',
+        't-e',
+      ]);
+      assert.deepEqual(await find(), ['t-e', 't-d', 't-b', 't-a'], 'back after the agent left');
+
+      // A task that came to exist by a claim ranks, once released, by when it was claimed.
+      const adhoc = await one.tasks.claim('adhoc', 'agent-c');
+      assert.ok(adhoc.ok);
+      assert.deepEqual(await find(), ['t-e', 't-d', 't-b', 't-a']);
+      assert.ok((await one.tasks.release('adhoc', 'agent-c')).ok);
+      assert.deepEqual(await find(), ['t-e', 't-d', 't-b', 'adhoc', 't-a']);
+    });
+
+    it('fills the limit from further down the board, past tasks it may not take', async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer();
+      const many = 40; // more than one page of the Redis walk (32)
+      const make = async (taskId: string, spec: Omit<Parameters<Tasks['create']>[0], 'title'>) =>
+        assert.ok((await tasks.create({ ...spec, taskId, title: taskId }, 'lead')).ok);
+      const n = (i: number) => String(i).padStart(2, '0');
+      await make('gate', { priority: 0 });
+      for (let i = 0; i < many; i++) await make(`dep-${n(i)}`, { priority: 5, dependsOn: ['gate'] });
+      for (let i = 0; i < many; i++) await make(`hot-${n(i)}`, { priority: 4, files: ['hot.ts'] });
+      for (let i = 0; i < many; i++) await make(`go-${n(i)}`, { priority: 3, capabilities: ['go'] });
+      for (let i = 0; i < 3; i++) await make(`plain-${i}`, { priority: 1 });
+      assert.ok((await locks.acquire('hot.ts', 'agent-y', { ttlMs: MINUTE })).ok);
+
+      assert.deepEqual(await ids(tasks, 'agent-x', [], 5), ['plain-0', 'plain-1', 'plain-2', 'gate']);
+      assert.deepEqual(await ids(tasks, 'agent-x', ['go'], 3), ['go-00', 'go-01', 'go-02']);
+      assert.deepEqual(
+        await ids(tasks, 'agent-y', [], 2),
+        ['hot-00', 'hot-01'],
+        'its own lock hides nothing',
+      );
+      assert.equal((await tasks.find('agent-y', [], 100)).length, many + 4);
+
+      assert.ok((await tasks.claim('gate', 'agent-x')).ok);
+      assert.ok((await tasks.complete('gate', 'agent-x')).ok);
+      assert.deepEqual(await ids(tasks, 'agent-x', [], 2), ['dep-00', 'dep-01'], 'the dependency is done');
+      assert.ok((await locks.release('hot.ts', 'agent-y')).ok);
+      assert.deepEqual(await ids(tasks, 'agent-x', [], many + 2).then((l) => l.slice(many)), [
+        'hot-00',
+        'hot-01',
+      ]);
+      // A claim on the shared file hides the others that list it, from everyone but the claimer,
+      // also once the claimer let go of the file's lock (the claim still holds the task).
+      assert.ok((await tasks.claim('hot-05', 'agent-y')).ok);
+      const after = async (agentId: string, capabilities: string[]) =>
+        (await ids(tasks, agentId, capabilities, many + 2)).slice(many);
+      assert.deepEqual(await after('agent-x', ['go']), ['go-00', 'go-01']);
+      assert.deepEqual(await after('agent-y', []), ['hot-00', 'hot-01']);
+      assert.ok((await locks.release('hot.ts', 'agent-y')).ok);
+      assert.deepEqual(await after('agent-x', ['go']), ['go-00', 'go-01']);
+      assert.ok((await tasks.release('hot-05', 'agent-y')).ok);
+      assert.deepEqual(await after('agent-x', ['go']), ['hot-00', 'hot-01']);
+    });
+
+    it('agrees with the rule over the whole board through a seeded run of random changes', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      const rnd = seeded(13);
+      const agents = ['agent-a', 'agent-b', 'agent-c'];
+      const capabilities = ['ts', 'go', 'review'];
+      const files = ['f0.ts', 'f1.ts', 'f2.ts', 'f3.ts', 'f4.ts', 'f5.ts'];
+      const taskIds: string[] = [];
+      let checked = 0;
+      for (let step = 0; step < 150; step++) {
+        const { tasks, locks } = rnd.pick([one, two]);
+        const agent = rnd.pick(agents);
+        const op = rnd.int(10);
+        if (op < 3 || taskIds.length === 0) {
+          const taskId = `t${step}`;
+          const created = await tasks.create(
+            {
+              taskId,
+              title: taskId,
+              priority: rnd.int(5) - 2,
+              capabilities: rnd.some(capabilities, 2),
+              dependsOn: rnd.some(taskIds, 2),
+              files: rnd.some(files, 2),
+            },
+            'lead',
+          );
+          assert.ok(created.ok);
+          taskIds.push(taskId);
+        } else if (op < 6) {
+          const taskId = rnd.int(8) === 0 ? `adhoc${step}` : rnd.pick(taskIds);
+          const claimed = await tasks.claim(taskId, agent, rnd.int(3) === 0 ? rnd.some(files, 1) : []);
+          if (claimed.ok && !taskIds.includes(taskId)) taskIds.push(taskId);
+        } else if (op < 8) {
+          const held = (await tasks.list('claimed')).filter((t) => t.agentId === agent);
+          if (held.length > 0) {
+            const task = rnd.pick(held);
+            const finished =
+              rnd.int(2) === 0
+                ? await tasks.complete(task.taskId, agent)
+                : await tasks.release(task.taskId, agent);
+            assert.ok(finished.ok);
+          }
+        } else if (op < 9) {
+          const file = rnd.pick(files);
+          if (rnd.int(2) === 0) await locks.acquire(file, agent, { ttlMs: MINUTE });
+          else await locks.release(file, agent);
+        } else if (rnd.int(4) === 0) {
+          await tasks.releaseAllFor(agent);
+        }
+        for (const who of agents) {
+          const have = rnd.some(capabilities, 3);
+          const limit = 1 + rnd.int(6);
+          const expected = await reference(one.tasks, one.locks, who, have, limit);
+          assert.deepEqual(await ids(rnd.pick([one, two]).tasks, who, have, limit), expected, `step ${step}`);
+          checked += expected.length;
+        }
+      }
+      assert.ok(checked > 100, `the run found tasks (${checked})`);
     });
 
     it('offers a released task again, never a claimed or completed one', async () => {

@@ -136,7 +136,9 @@ describe('redis cluster: through createCoordination and createBus, as the app op
       '{mcp}:lock:c.ts',
       '{mcp}:state:k',
       '{mcp}:tasks',
+      '{mcp}:tasks:claimed-files',
       '{mcp}:tasks:log:T-1',
+      '{mcp}:tasks:open',
     ]);
     const slots = new Set(
       await Promise.all(keys.map((k) => (raw as Cluster).cluster('KEYSLOT', k) as Promise<number>)),

@@ -78,6 +78,71 @@ describe('redis layout', () => {
     assert.deepEqual([task.status, task.title, task.steps], ['claimed', 'logged', 1]);
   });
 
+  it('indexes find_tasks in {mcp:tasks}:open and {mcp:tasks}:claimed-files, tagged like the task logs', async () => {
+    // T-1 (claimed by agent-a with src/b.ts) and T-log (claimed) come from the tests above.
+    const older = await coordination.tasks.create({ taskId: 'T-open', title: 'open', priority: 3 }, 'lead');
+    const newer = await coordination.tasks.create(
+      { taskId: 'T-low', title: 'low', files: ['src/b.ts'] },
+      'lead',
+    );
+    assert.ok(older.ok && newer.ok);
+    // Best first: score -priority, member "<createdAt>|<taskId>"; '' at +inf marks the set complete.
+    assert.deepEqual(await raw.zrange('{mcp:tasks}:open', 0, -1, 'WITHSCORES'), [
+      `${older.task.createdAt}|T-open`,
+      '-3',
+      `${newer.task.createdAt}|T-low`,
+      '0',
+      '',
+      'inf',
+    ]);
+    assert.deepEqual(await raw.hgetall('{mcp:tasks}:claimed-files'), { 'src/b.ts': '{"agent-a":1}' });
+    assert.deepEqual(
+      (await coordination.tasks.find('agent-b', [], 10)).map((t) => t.taskId),
+      ['T-open'],
+      'T-low lists a file of a task agent-a holds',
+    );
+
+    // A store written before the index (or by hand): the first script that needs it builds it.
+    await raw.del('{mcp:tasks}:open', '{mcp:tasks}:claimed-files');
+    await raw.hset(
+      'mcp:tasks',
+      'T-hand',
+      JSON.stringify({
+        taskId: 'T-hand',
+        status: 'open',
+        agentId: '',
+        files: [],
+        title: 'by hand',
+        priority: 9,
+        createdAt: '2020-01-01T00:00:00.000Z',
+        updatedAt: '2020-01-01T00:00:00.000Z',
+      }),
+    );
+    assert.deepEqual(
+      (await coordination.tasks.find('agent-b', [], 10)).map((t) => t.taskId),
+      ['T-hand', 'T-open'],
+    );
+    assert.equal(await raw.zcard('{mcp:tasks}:open'), 4);
+    assert.deepEqual(await raw.hgetall('{mcp:tasks}:claimed-files'), { 'src/b.ts': '{"agent-a":1}' });
+    // A member whose task changed behind the index's back is dropped by the next walk.
+    await raw.hset(
+      'mcp:tasks',
+      'T-hand',
+      JSON.stringify({
+        taskId: 'T-hand',
+        status: 'completed',
+        agentId: 'x',
+        files: [],
+        updatedAt: '2020-01-02T00:00:00.000Z',
+      }),
+    );
+    assert.deepEqual(
+      (await coordination.tasks.find('agent-b', [], 10)).map((t) => t.taskId),
+      ['T-open'],
+    );
+    assert.equal(await raw.zcard('{mcp:tasks}:open'), 3);
+  });
+
   it('stores shared state as mcp:state:<key>: the value’s JSON, expiring by PX when given a TTL', async () => {
     await coordination.state.set('build/main', { green: true, list: [] }, 'agent-a', 60_000);
     assert.equal(await raw.get('mcp:state:build/main'), '{"green":true,"list":[]}');

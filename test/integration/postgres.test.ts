@@ -265,6 +265,7 @@ describe('durable record in PostgreSQL', () => {
     assert.ok((await tasks.create({ taskId: 'R2', title: 'open', dependsOn: ['R1'] }, 'ann')).ok);
     assert.ok((await tasks.create({ taskId: 'R3', title: 'held', files: ['lib/r3.ts'] }, 'ann')).ok);
     assert.ok((await tasks.claim('R3', 'bob')).ok);
+    assert.ok((await tasks.create({ taskId: 'R4', title: 'shares r3', files: ['lib/r3.ts'] }, 'ann')).ok);
     await drained(p, 'tasks written');
 
     await admin.flushall();
@@ -272,7 +273,7 @@ describe('durable record in PostgreSQL', () => {
     const back = await waitFor(
       async () => {
         const list = await tasks.list();
-        return list.length === 3 ? list : undefined;
+        return list.length === 4 ? list : undefined;
       },
       10_000,
       'tasks restored',
@@ -283,9 +284,15 @@ describe('durable record in PostgreSQL', () => {
         ['R1', 'completed', 'ann'],
         ['R2', 'open', ''],
         ['R3', 'claimed', 'bob'],
+        ['R4', 'open', ''],
       ],
     );
-    assert.equal(p.coordination.archiveStats()!.restored, 3);
+    assert.equal(p.coordination.archiveStats()!.restored, 4);
+    // find_tasks' index came back with them: R2 (its dependency completed); R4 only for bob,
+    // whose restored claim holds its file.
+    const found = async (agentId: string) => (await tasks.find(agentId, [])).map((t) => t.taskId);
+    assert.deepEqual(await found('carol'), ['R2']);
+    assert.deepEqual(await found('bob'), ['R2', 'R4']);
     // The claim still holds: its file is locked for bob, another agent is refused, bob finishes.
     const lock = await p.coordination.locks.get('lib/r3.ts');
     assert.equal(lock?.holder, 'bob');
@@ -298,7 +305,7 @@ describe('durable record in PostgreSQL', () => {
     // Redis is the truth while it holds tasks: a later check restores nothing over them.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await tasks.get('R3'))?.status, 'completed');
-    assert.equal(p.coordination.archiveStats()!.restored, 3);
+    assert.equal(p.coordination.archiveStats()!.restored, 4);
     await drained(p, 'final changes written');
     await p.close();
 
@@ -308,7 +315,7 @@ describe('durable record in PostgreSQL', () => {
     const list = await waitFor(
       async () => {
         const l = await q.coordination.tasks.list();
-        return l.length === 3 ? l : undefined;
+        return l.length === 4 ? l : undefined;
       },
       5_000,
       'restored on start',
@@ -319,7 +326,12 @@ describe('durable record in PostgreSQL', () => {
         ['R1', 'completed'],
         ['R2', 'claimed'],
         ['R3', 'completed'],
+        ['R4', 'open'],
       ],
+    );
+    assert.deepEqual(
+      (await q.coordination.tasks.find('dave', [])).map((t) => t.taskId),
+      ['R4'],
     );
     await q.close();
   });

@@ -1,7 +1,9 @@
 /**
  * The task board's choices, as pure functions over task records: which tasks an agent may take
- * now and in what order. Both backends hand over their records (`TaskBackend.list`), so memory
- * and Redis rank alike; the file locks are checked afterwards, for the best candidates only.
+ * now and in what order. The backends answer find_tasks from an index of the open tasks kept in
+ * this order (memory: a sorted array; Redis: a sorted set), walked best first until the limit is
+ * filled; `candidateTasks` states the same rule over a whole list of records, the reference the
+ * contract suite holds both walks to.
  */
 import { z } from 'zod';
 

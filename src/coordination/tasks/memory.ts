@@ -2,6 +2,10 @@
  * In-process task store over the memory lock store (they share the lock map, so a task claim and
  * a lock_file see each other). Each method runs without awaiting anything in between, which makes
  * it as atomic as the Redis script it mirrors.
+ *
+ * Every write goes through `put`, which keeps two indexes for find: the open and released tasks
+ * in board order (an array kept sorted: a change moves at most the array's tail, microseconds at
+ * ten thousand tasks) and, per file, the agents whose claimed tasks list it.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -21,11 +25,15 @@ import {
   type TaskStatus,
   type TaskStep,
 } from './types.js';
-import { byTaskId } from './board.js';
+import { bestFirst, byTaskId } from './board.js';
 
 export class MemoryTaskBackend implements TaskBackend {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly logs = new Map<string, TaskStep[]>();
+  /** The open and released tasks, best first (bestFirst): what find walks. */
+  private readonly open: TaskRecord[] = [];
+  /** File → agent → how many tasks claimed by that agent list the file. */
+  private readonly claimedFiles = new Map<string, Map<string, number>>();
   private lastStepMs = 0;
   private stepSeq = 0;
 
@@ -59,7 +67,7 @@ export class MemoryTaskBackend implements TaskBackend {
       updatedAt: now,
     };
     if (task.description === undefined) delete task.description;
-    this.tasks.set(spec.taskId, task);
+    this.put(task);
     return { ok: true, task };
   }
 
@@ -117,7 +125,7 @@ export class MemoryTaskBackend implements TaskBackend {
       claimedAt: reclaimed && current.claimedAt !== undefined ? current.claimedAt : now,
       updatedAt: now,
     };
-    this.tasks.set(taskId, task);
+    this.put(task);
     return { ok: true, task, locks, reclaimed };
   }
 
@@ -148,7 +156,7 @@ export class MemoryTaskBackend implements TaskBackend {
     if (log.length > this.stepsKept) log.splice(0, log.length - this.stepsKept);
     this.logs.set(taskId, log);
     const task: TaskRecord = { ...current, steps: (current.steps ?? 0) + 1, updatedAt: at };
-    this.tasks.set(taskId, task);
+    this.put(task);
     return { ok: true, step, task };
   }
 
@@ -194,18 +202,64 @@ export class MemoryTaskBackend implements TaskBackend {
       .sort(byTaskId);
   }
 
+  async find(agentId: string, capabilities: readonly string[], limit: number): Promise<TaskRecord[]> {
+    const have = new Set(capabilities);
+    const found: TaskRecord[] = [];
+    for (const task of this.open) {
+      if (found.length >= limit) break;
+      if (this.takeable(task, agentId, have)) found.push(task);
+    }
+    return found;
+  }
+
+  /** An open task's remaining conditions: capabilities, dependencies, files free of others. */
+  private takeable(task: TaskRecord, agentId: string, have: ReadonlySet<string>): boolean {
+    if (!(task.capabilities ?? []).every((c) => have.has(c))) return false;
+    if (!(task.dependsOn ?? []).every((d) => this.tasks.get(d)?.status === 'completed')) return false;
+    return task.files.every((file) => {
+      const claimers = this.claimedFiles.get(file);
+      if (claimers && (claimers.size > 1 || !claimers.has(agentId))) return false;
+      const lock = this.locks.live(file);
+      return !lock || lock.holder === agentId;
+    });
+  }
+
+  /** Store a task's new record, moving it between the indexes as its status says. */
+  private put(task: TaskRecord): void {
+    const previous = this.tasks.get(task.taskId);
+    if (previous) this.index(previous, -1);
+    this.tasks.set(task.taskId, task);
+    this.index(task, 1);
+  }
+
+  private index(task: TaskRecord, delta: 1 | -1): void {
+    if (task.status === 'open' || task.status === 'released') {
+      // Ranks are unique (the task id breaks ties), so the slot found is the record's own.
+      const at = sortedIndex(this.open, task);
+      if (delta === 1) this.open.splice(at, 0, task);
+      else if (this.open[at] === task) this.open.splice(at, 1);
+      return;
+    }
+    if (task.status !== 'claimed') return;
+    for (const file of task.files) {
+      const claimers = this.claimedFiles.get(file) ?? new Map<string, number>();
+      const count = (claimers.get(task.agentId) ?? 0) + delta;
+      if (count > 0) claimers.set(task.agentId, count);
+      else claimers.delete(task.agentId);
+      if (claimers.size > 0) this.claimedFiles.set(file, claimers);
+      else this.claimedFiles.delete(file);
+    }
+  }
+
   private close(current: TaskRecord, status: 'completed' | 'released', result?: unknown) {
     const now = new Date(this.locks.clock.now()).toISOString();
     const releasedLocks: LockRecord[] = [];
-    // A file another claimed task of the same agent also lists stays locked for that task.
-    const stillNeeded = new Set(
-      [...this.tasks.values()]
-        .filter((t) => t.status === 'claimed' && t.agentId === current.agentId && t.taskId !== current.taskId)
-        .flatMap((t) => t.files),
-    );
+    // A file another claimed task of the same agent also lists stays locked for that task: the
+    // index counts it more than once for the agent (this task is still counted).
+    const stillNeeded = (file: string) => (this.claimedFiles.get(file)?.get(current.agentId) ?? 0) > 1;
     for (const file of current.files) {
       const lock = this.locks.live(file);
-      if (lock && lock.holder === current.agentId && !stillNeeded.has(file)) {
+      if (lock && lock.holder === current.agentId && !stillNeeded(file)) {
         this.locks.delete(file);
         releasedLocks.push(lock);
       }
@@ -218,9 +272,21 @@ export class MemoryTaskBackend implements TaskBackend {
       ...(status === 'completed' ? { completedAt: now } : {}),
       ...(status === 'completed' && result !== undefined ? { result } : {}),
     };
-    this.tasks.set(task.taskId, task);
+    this.put(task);
     return { task, releasedLocks };
   }
+}
+
+/** The first slot of `sorted` (best first) whose task does not rank before `task`. */
+function sortedIndex(sorted: readonly TaskRecord[], task: TaskRecord): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (bestFirst(sorted[mid]!, task) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 function unique(files: string[]): string[] {

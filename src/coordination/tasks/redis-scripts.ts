@@ -5,10 +5,58 @@
  */
 import { LUA_CLOCK, LuaScript } from '../locks/redis-store.js';
 
-// ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase, files JSON, lock reason.
+/**
+ * The find index, kept by every script that changes a task's status or files. KEYS[1] the tasks
+ * hash, KEYS[2] the sorted set of open and released tasks (score -priority, member
+ * `<since>|<taskId>`, so ZRANGE reads them best first: priority, then age, then id; plus the
+ * member '' at +inf, which says the set is complete), KEYS[3] the hash file → JSON
+ * `{agentId: n}` of the claimed tasks listing the file. A store written before the index existed
+ * (no '' member) gets it built from the tasks hash once, by the first script that needs it.
+ */
+const INDEX_FN = `
+local function rank_of(id, t)
+  local since = t.createdAt
+  if type(since) ~= 'string' then
+    if type(t.claimedAt) == 'string' and t.claimedAt ~= '' then since = t.claimedAt
+    elseif type(t.updatedAt) == 'string' then since = t.updatedAt
+    else since = '' end
+  end
+  local p = 0
+  if t.title ~= nil and type(t.priority) == 'number' then p = t.priority end
+  return tostring(0 - p), since .. '|' .. id
+end
+local function index(id, t, delta)
+  if t.status == 'open' or t.status == 'released' then
+    local score, member = rank_of(id, t)
+    if delta > 0 then redis.call('ZADD', KEYS[2], score, member) else redis.call('ZREM', KEYS[2], member) end
+  elseif t.status == 'claimed' and type(t.files) == 'table' then
+    local agent = tostring(t.agentId)
+    for _, f in ipairs(t.files) do
+      local held = redis.call('HGET', KEYS[3], f)
+      local by = held and cjson.decode(held) or {}
+      local n = (tonumber(by[agent]) or 0) + delta
+      if n > 0 then by[agent] = n else by[agent] = nil end
+      if next(by) == nil then redis.call('HDEL', KEYS[3], f)
+      else redis.call('HSET', KEYS[3], f, cjson.encode(by)) end
+    end
+  end
+end
+local function rebuild_index()
+  redis.call('DEL', KEYS[2], KEYS[3])
+  local entries = redis.call('HGETALL', KEYS[1])
+  for i = 1, #entries, 2 do index(entries[i], cjson.decode(entries[i + 1]), 1) end
+  redis.call('ZADD', KEYS[2], '+inf', '')
+end
+local function ensure_index()
+  if not redis.call('ZSCORE', KEYS[2], '') then rebuild_index() end
+end
+`;
+
+// KEYS: tasks hash, open index, claimed files. ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase,
+// files JSON, lock reason.
 // Returns {'task', taskJson} | {'dependency', id, status} | {'file', lockJson, file}
 //       | {'ok', taskJson, reclaimed, (file, lockJson, extended)*}.
-export const CLAIM = new LuaScript(`${LUA_CLOCK}
+export const CLAIM = new LuaScript(`${LUA_CLOCK}${INDEX_FN}
 local taskId, agent, ttl, lockPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[3]))
 local cur = redis.call('HGET', KEYS[1], taskId)
@@ -33,6 +81,8 @@ for _, f in ipairs(all) do
   local held = redis.call('GET', lockPrefix .. f)
   if held and cjson.decode(held).holder ~= agent then return {'file', held, f} end
 end
+ensure_index()
+if task then index(taskId, task, -1) end
 local reply = {'ok', '', reclaimed and '1' or '0'}
 for i, f in ipairs(all) do
   local key = lockPrefix .. f
@@ -56,12 +106,13 @@ rec.status = 'claimed'; rec.agentId = agent; rec.files = all; rec.updatedAt = no
 rec.completedAt = nil; rec.result = nil
 reply[2] = cjson.encode(rec)
 redis.call('HSET', KEYS[1], taskId, reply[2])
+index(taskId, rec, 1)
 return reply
 `);
 
-// KEYS: tasks hash. ARGV: taskId, record JSON without its times, dependsOn JSON.
-// Returns {'exists', taskJson} | {'unknown_dependency', id} | {'ok', taskJson}.
-export const CREATE = new LuaScript(`${LUA_CLOCK}
+// KEYS: tasks hash, open index, claimed files. ARGV: taskId, record JSON without its times,
+// dependsOn JSON. Returns {'exists', taskJson} | {'unknown_dependency', id} | {'ok', taskJson}.
+export const CREATE = new LuaScript(`${LUA_CLOCK}${INDEX_FN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then return {'exists', cur} end
 for _, d in ipairs(cjson.decode(ARGV[3])) do
@@ -70,7 +121,9 @@ end
 local now = iso(now_ms)
 -- Spliced in as text: the caller's JSON is stored as it was written.
 local out = string.sub(ARGV[2], 1, -2) .. ',"createdAt":"' .. now .. '","updatedAt":"' .. now .. '"}'
+ensure_index()
 redis.call('HSET', KEYS[1], ARGV[1], out)
+index(ARGV[1], cjson.decode(out), 1)
 return {'ok', out}
 `);
 
@@ -100,6 +153,7 @@ return {'ok', id, out, at}
 const CLOSE_FN = `
 -- keep: files another claimed task of the same agent still needs (nil: none to keep).
 local function close(task, status, now, lockPrefix, resultJson, reply, keep)
+  index(task.taskId, task, -1)
   local released = {}
   if type(task.files) == 'table' then
     for _, f in ipairs(task.files) do
@@ -116,26 +170,26 @@ local function close(task, status, now, lockPrefix, resultJson, reply, keep)
   -- Spliced in as text: a cjson round trip would turn [] into {} and mangle big numbers.
   if resultJson ~= '' then out = string.sub(out, 1, -2) .. ',"result":' .. resultJson .. '}' end
   redis.call('HSET', KEYS[1], task.taskId, out)
+  index(task.taskId, task, 1)
   reply[#reply + 1] = out; reply[#reply + 1] = #released / 2
   for _, v in ipairs(released) do reply[#reply + 1] = v end
 end
 `;
 
-// ARGV: taskId, agentId, status, lockPrefix, result JSON or ''.
-export const FINISH = new LuaScript(`${LUA_CLOCK}${CLOSE_FN}
+// KEYS: tasks hash, open index, claimed files. ARGV: taskId, agentId, status, lockPrefix, result JSON or ''.
+export const FINISH = new LuaScript(`${LUA_CLOCK}${INDEX_FN}${CLOSE_FN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {'not_found'} end
 local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
 if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
+ensure_index()
+-- A file another claimed task of the same agent lists: counted twice for the agent in the index.
 local keep = {}
-local entries = redis.call('HGETALL', KEYS[1])
-for i = 1, #entries, 2 do
-  if entries[i] ~= task.taskId then
-    local other = cjson.decode(entries[i + 1])
-    if other.status == 'claimed' and other.agentId == task.agentId and type(other.files) == 'table' then
-      for _, f in ipairs(other.files) do keep[f] = true end
-    end
+if type(task.files) == 'table' then
+  for _, f in ipairs(task.files) do
+    local held = redis.call('HGET', KEYS[3], f)
+    if held and (tonumber(cjson.decode(held)[tostring(task.agentId)]) or 0) > 1 then keep[f] = true end
   end
 end
 local reply = {'ok'}
@@ -143,8 +197,9 @@ close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply, keep)
 return reply
 `);
 
-// ARGV: agentId, lockPrefix.
-export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${CLOSE_FN}
+// KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix.
+export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${INDEX_FN}${CLOSE_FN}
+ensure_index()
 local entries = redis.call('HGETALL', KEYS[1])
 local reply = {}
 for i = 1, #entries, 2 do
@@ -158,14 +213,15 @@ return reply
 // PostgreSQL). Refuses (returns 0) when the hash holds anything: then Redis is the truth and
 // nothing is overwritten, so two coordinators restoring at once restore once. A claimed task gets
 // its file locks back for the claimer (a file someone locked meanwhile stays theirs).
-// KEYS: tasks hash. ARGV: lockPrefix, ttlMs, tokenBase, lock reason prefix, n, (taskId, json)*n,
-// locks JSON [[file, holder, taskId], …].
-export const RESTORE = new LuaScript(`${LUA_CLOCK}
+// KEYS: tasks hash, open index, claimed files. ARGV: lockPrefix, ttlMs, tokenBase, lock reason
+// prefix, n, (taskId, json)*n, locks JSON [[file, holder, taskId], …].
+export const RESTORE = new LuaScript(`${LUA_CLOCK}${INDEX_FN}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local n = tonumber(ARGV[5])
 for i = 0, n - 1 do
   redis.call('HSET', KEYS[1], ARGV[6 + i * 2], ARGV[7 + i * 2])
 end
+rebuild_index()
 local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[2]))
 for i, l in ipairs(cjson.decode(ARGV[6 + n * 2])) do
   local rec = {file = l[1], holder = l[2], reason = ARGV[4] .. l[3], taskId = l[3],
@@ -173,4 +229,67 @@ for i, l in ipairs(cjson.decode(ARGV[6 + n * 2])) do
   redis.call('SET', ARGV[1] .. l[1], cjson.encode(rec), 'NX', 'PX', ARGV[2])
 end
 return n
+`);
+
+// The tasks agentId may take now, best first: the open index walked a page at a time, each task
+// checked (capabilities, dependencies, files claimed or locked by another agent) until `limit`
+// of them passed. A member whose task no longer matches it is dropped (the index heals itself).
+// KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix, capabilities JSON, limit.
+// Returns the task JSONs.
+export const FIND = new LuaScript(`${INDEX_FN}
+ensure_index()
+local agent, lockPrefix, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local have = {}
+for _, c in ipairs(cjson.decode(ARGV[3])) do have[c] = true end
+local statuses = {}
+local function completed(d)
+  if statuses[d] == nil then
+    local json = redis.call('HGET', KEYS[1], d)
+    statuses[d] = json and cjson.decode(json).status or 'missing'
+  end
+  return statuses[d] == 'completed'
+end
+local function takeable(t)
+  if type(t.capabilities) == 'table' then
+    for _, c in ipairs(t.capabilities) do if not have[c] then return false end end
+  end
+  if type(t.dependsOn) == 'table' then
+    for _, d in ipairs(t.dependsOn) do if not completed(d) then return false end end
+  end
+  if type(t.files) == 'table' then
+    for _, f in ipairs(t.files) do
+      local claimers = redis.call('HGET', KEYS[3], f)
+      if claimers then
+        for who in pairs(cjson.decode(claimers)) do if who ~= agent then return false end end
+      end
+      local lock = redis.call('GET', lockPrefix .. f)
+      if lock and cjson.decode(lock).holder ~= agent then return false end
+    end
+  end
+  return true
+end
+local found, stale, from = {}, {}, 0
+local page = math.max(32, limit * 2)
+while #found < limit do
+  local members = redis.call('ZRANGE', KEYS[2], from, from + page - 1)
+  if #members == 0 then break end
+  from = from + #members
+  for _, member in ipairs(members) do
+    if member ~= '' then
+      local id = string.sub(member, (string.find(member, '|', 1, true) or 0) + 1)
+      local json = redis.call('HGET', KEYS[1], id)
+      local t = json and cjson.decode(json)
+      local current
+      if t then current = select(2, rank_of(id, t)) end
+      if not t or (t.status ~= 'open' and t.status ~= 'released') or current ~= member then
+        stale[#stale + 1] = member
+      elseif takeable(t) then
+        found[#found + 1] = json
+        if #found >= limit then break end
+      end
+    end
+  end
+end
+for _, member in ipairs(stale) do redis.call('ZREM', KEYS[2], member) end
+return found
 `);

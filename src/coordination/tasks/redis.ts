@@ -5,6 +5,11 @@
  * tasks hash, so on a Cluster the log and the hash live in one slot and log_step (which checks
  * the task, appends to the log and counts the step) stays one script.
  *
+ * find_tasks reads two indexes in the same slot, kept by the scripts that change tasks (see
+ * INDEX_FN in redis-scripts.ts): the sorted set `{<prefix>tasks}:open` of the open and released
+ * tasks, best first, and the hash `{<prefix>tasks}:claimed-files`, file → the agents whose
+ * claimed tasks list it. One script walks the set until it has found enough.
+ *
  * A claim is one Lua script: it checks the task field and every lock key `<prefix>lock:<file>`,
  * and only when nothing conflicts does it write all the locks (`SET … PX`) and the task. So a
  * conflict leaves nothing behind, and no other client can interleave. The lock keys are built
@@ -20,7 +25,7 @@ import { LIMITS } from '../limits.js';
 import { lockKeyPrefix, parseRecord } from '../locks/redis.js';
 import { parseJson, storeCall } from '../locks/redis-store.js';
 import type { LockRecord } from '../locks/types.js';
-import { CLAIM, CREATE, FINISH, LOG_STEP, RELEASE_ALL, RESTORE } from './redis-scripts.js';
+import { CLAIM, CREATE, FIND, FINISH, LOG_STEP, RELEASE_ALL, RESTORE } from './redis-scripts.js';
 import {
   lockReasonFor,
   TASK_STATUSES,
@@ -41,13 +46,20 @@ import { byTaskId } from './board.js';
  * when the prefix carries a hash tag already (a Cluster), under that tag like every other key.
  */
 export function taskLogKey(prefix: string, taskId: string): string {
-  if (/\{[^}]+\}/.test(prefix)) return `${prefix}tasks:log:${taskId}`;
-  return `{${prefix}tasks}:log:${taskId}`;
+  return tasksSlotKey(prefix, `log:${taskId}`);
+}
+
+/** `{<prefix>tasks}:<name>`, or `<prefix>tasks:<name>` when the prefix has a hash tag already. */
+export function tasksSlotKey(prefix: string, name: string): string {
+  if (/\{[^}]+\}/.test(prefix)) return `${prefix}tasks:${name}`;
+  return `{${prefix}tasks}:${name}`;
 }
 
 export class RedisTaskBackend implements TaskBackend {
   private readonly tasksKey: string;
   private readonly lockPrefix: string;
+  /** The tasks hash and the find indexes: the KEYS of every script that changes a task. */
+  private readonly keys: string[];
 
   constructor(
     private readonly redis: RedisClient,
@@ -56,13 +68,14 @@ export class RedisTaskBackend implements TaskBackend {
   ) {
     this.tasksKey = `${prefix}tasks`;
     this.lockPrefix = lockKeyPrefix(prefix);
+    this.keys = [this.tasksKey, tasksSlotKey(prefix, 'open'), tasksSlotKey(prefix, 'claimed-files')];
   }
 
   async create(spec: TaskSpec, agentId: string): Promise<CreateResult> {
     const record = { ...spec, status: 'open', agentId: '', createdBy: agentId };
     const args = [spec.taskId, JSON.stringify(record), JSON.stringify(spec.dependsOn)];
     const reply = (await storeCall(this.redis, () =>
-      CREATE.run(this.redis, [this.tasksKey], args),
+      CREATE.run(this.redis, this.keys, args),
     )) as string[];
     const [kind, value = ''] = reply;
     if (kind === 'ok') return { ok: true, task: parseTask(value, spec.taskId) };
@@ -131,7 +144,7 @@ export class RedisTaskBackend implements TaskBackend {
       lockReasonFor(taskId),
     ];
     const reply = (await storeCall(this.redis, () =>
-      CLAIM.run(this.redis, [this.tasksKey], args),
+      CLAIM.run(this.redis, this.keys, args),
     )) as string[];
     const [kind, json = '', third = ''] = reply;
     if (kind === 'task') {
@@ -170,7 +183,7 @@ export class RedisTaskBackend implements TaskBackend {
     const resultJson = status === 'completed' && result !== undefined ? (JSON.stringify(result) ?? '') : '';
     const args = [taskId, agentId, status, this.lockPrefix, resultJson];
     const reply = (await storeCall(this.redis, () =>
-      FINISH.run(this.redis, [this.tasksKey], args),
+      FINISH.run(this.redis, this.keys, args),
     )) as unknown[];
     const kind = reply[0] as string;
     if (kind === 'ok') return { ok: true, ...readClosed(reply, 1, taskId).closed };
@@ -188,7 +201,7 @@ export class RedisTaskBackend implements TaskBackend {
   async releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
     const args = [agentId, this.lockPrefix];
     const reply = (await storeCall(this.redis, () =>
-      RELEASE_ALL.run(this.redis, [this.tasksKey], args),
+      RELEASE_ALL.run(this.redis, this.keys, args),
     )) as unknown[];
     const out = [];
     for (let at = 0; at < reply.length;) {
@@ -211,8 +224,15 @@ export class RedisTaskBackend implements TaskBackend {
       .flatMap((task) => task.files.map((file) => [file, task.agentId, task.taskId]));
     const args = [this.lockPrefix, ttlMs, randomUUID(), lockReasonFor(''), tasks.length, ...pairs];
     args.push(JSON.stringify(locks));
-    const reply = await storeCall(this.redis, () => RESTORE.run(this.redis, [this.tasksKey], args));
+    const reply = await storeCall(this.redis, () => RESTORE.run(this.redis, this.keys, args));
     return Number(reply);
+  }
+
+  async find(agentId: string, capabilities: readonly string[], limit: number): Promise<TaskRecord[]> {
+    if (limit <= 0) return [];
+    const args = [agentId, this.lockPrefix, JSON.stringify(capabilities), limit];
+    const reply = (await storeCall(this.redis, () => FIND.run(this.redis, this.keys, args))) as string[];
+    return reply.map((json) => parseTask(json, ''));
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {

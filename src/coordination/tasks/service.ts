@@ -16,7 +16,7 @@ import type { Locks, UnlockCause } from '../locks/service.js';
 import type { LockRecord } from '../locks/types.js';
 import { systemClock, type Clock, type EventBus } from '../types.js';
 import { parseArgs } from '../validate.js';
-import { candidateTasks, taskSpecSchema, type TaskSpecInput } from './board.js';
+import { taskSpecSchema, type TaskSpecInput } from './board.js';
 import type {
   ClaimResult,
   CreateResult,
@@ -154,22 +154,12 @@ export class Tasks {
   }
 
   /**
-   * The open tasks `agentId` may claim now (see candidateTasks), best first, at most `limit`:
-   * the candidates' files are checked against the live locks in batches, best first.
+   * The open tasks `agentId` may claim now (see candidateTasks in board.ts), best first, at most
+   * `limit`: the backend walks its index of open tasks, checking each against the claims and the
+   * live locks, until the limit is filled.
    */
-  async find(agentId: string, capabilities: readonly string[], limit: number = 10): Promise<TaskRecord[]> {
-    const candidates = candidateTasks(await this.backend.list(), agentId, capabilities);
-    const found: TaskRecord[] = [];
-    const batch = Math.max(limit, 32);
-    for (let at = 0; at < candidates.length && found.length < limit; at += batch) {
-      const slice = candidates.slice(at, at + batch);
-      const locks = await this.locks.getMany(slice.flatMap((t) => t.files));
-      for (const task of slice) {
-        if (found.length >= limit) break;
-        if (task.files.every((f) => (locks.get(f)?.holder ?? agentId) === agentId)) found.push(task);
-      }
-    }
-    return found;
+  find(agentId: string, capabilities: readonly string[], limit: number = 10): Promise<TaskRecord[]> {
+    return this.backend.find(agentId, capabilities, limit);
   }
 
   /**

@@ -132,6 +132,14 @@ export interface TaskBackend {
   releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>>;
   get(taskId: string): Promise<TaskRecord | undefined>;
   list(status?: TaskStatus): Promise<TaskRecord[]>;
+  /**
+   * The tasks `agentId` may take now, best first (see board.ts, candidateTasks), at most `limit`:
+   * open or released, every dependency completed, every required capability among
+   * `capabilities`, no file in a task another agent holds and none locked by another agent.
+   * Walks an index of the open tasks in that order, so its cost grows with the tasks it looks at
+   * (the ones returned and the ones passed over), not with the board.
+   */
+  find(agentId: string, capabilities: readonly string[], limit: number): Promise<TaskRecord[]>;
   /** Only the claimer, while claimed: append to the task's log and count the step. */
   logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult>;
   /** The last `limit` steps of a task's log, oldest first. */
