@@ -17,7 +17,7 @@ import { MAIN, ROOT, alive, fixtureServer, tempDir, waitFor, writeConfig } from 
 import { api, startHttp } from '../helpers/http.js';
 
 const SERVER = join(ROOT, 'test/fixtures/http-modern-server.mjs');
-const WAIT_MS = 15_000;
+const WAIT_MS = 30_000;
 
 interface Fixture {
   port: number;

@@ -165,7 +165,7 @@ describe('a server stuck in initialize', () => {
   after(() => dir.remove());
   /** The stuck server's start-up budget: every answer below must come well before it. */
   const STUCK_CONNECT_MS = 20_000;
-  const stuckConfig = () =>
+  const stuckConfig = (connectTimeoutMs = STUCK_CONNECT_MS) =>
     writeConfig(
       dir.path,
       {
@@ -174,7 +174,7 @@ describe('a server stuck in initialize', () => {
           stuck: {
             ...fixtureServer('stuck', '--start-delay', '600000'),
             protocol: 'legacy',
-            connectTimeoutMs: STUCK_CONNECT_MS,
+            connectTimeoutMs,
           },
           ok: fixtureServer('ok'),
         },
@@ -183,15 +183,18 @@ describe('a server stuck in initialize', () => {
     );
 
   test('does not hold calls to the other servers; an unknown prefix is answered at once, naming it', async () => {
+    // A budget far beyond what a loaded machine needs to start the coordinator and call `ok`: the
+    // call coming in under half of it shows it did not wait for the stuck server.
+    const budgetMs = 60_000;
     const started = Date.now();
-    const c = await startV2(stuckConfig());
+    const c = await startV2(stuckConfig(budgetMs));
     try {
       const result = (await c.client.callTool({ name: 'ok__echo', arguments: { text: 'hi' } })) as {
         content: Array<{ text: string }>;
       };
       const callMs = Date.now() - started;
       assert.equal(result.content[0]?.text, 'hi');
-      assert.ok(callMs < STUCK_CONNECT_MS / 2, `the call took ${callMs} ms`);
+      assert.ok(callMs < budgetMs / 2, `the call took ${callMs} ms`);
 
       const unknown = async (name: string) => {
         const at = Date.now();
@@ -207,7 +210,7 @@ describe('a server stuck in initialize', () => {
       const typo = await unknown('ok__ecko');
       assert.match(typo.message, /Unknown tool: ok__ecko \(did you mean "ok__echo"\?\)/);
       assert.ok(typo.ms < 5_000, `the typo took ${typo.ms} ms`);
-      assert.ok(Date.now() - started < STUCK_CONNECT_MS, 'all of it while stuck was still connecting');
+      assert.ok(Date.now() - started < budgetMs, 'all of it while stuck was still connecting');
     } finally {
       await c.close();
     }
