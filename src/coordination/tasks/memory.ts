@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 
 import { LIMITS } from '../limits.js';
 import type { MemoryLockBackend } from '../locks/memory.js';
-import type { LockRecord } from '../locks/types.js';
+import { heldBy, type LockRecord } from '../locks/types.js';
 import {
+  claimedBy,
   lockReasonFor,
   type ClaimedLock,
   type ClaimResult,
@@ -63,13 +64,19 @@ export class MemoryTaskBackend implements TaskBackend {
     return { ok: true, task };
   }
 
-  async claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult> {
+  async claim(
+    taskId: string,
+    agentId: string,
+    files: string[],
+    ttlMs: number,
+    owner?: string,
+  ): Promise<ClaimResult> {
     const current = this.tasks.get(taskId);
     if (
       current &&
       current.status !== 'released' &&
       current.status !== 'open' &&
-      !(current.status === 'claimed' && current.agentId === agentId)
+      !claimedBy(current, agentId, owner)
     ) {
       return { ok: false, conflict: 'task', taskId, holder: current.agentId, status: current.status };
     }
@@ -81,7 +88,7 @@ export class MemoryTaskBackend implements TaskBackend {
     const all = unique([...(current?.files ?? []), ...files]);
     for (const file of all) {
       const lock = this.locks.live(file);
-      if (lock && lock.holder !== agentId) {
+      if (lock && !heldBy(lock, agentId, owner)) {
         return {
           ok: false,
           conflict: 'file',
@@ -99,6 +106,7 @@ export class MemoryTaskBackend implements TaskBackend {
       const record: LockRecord = existing ?? {
         file,
         holder: agentId,
+        ...(owner ? { owner } : {}),
         reason: lockReasonFor(taskId),
         taskId,
         token: randomUUID(),
@@ -107,12 +115,16 @@ export class MemoryTaskBackend implements TaskBackend {
       };
       return { lock: this.locks.put(record, ttlMs), extended: existing !== undefined };
     });
-    const { completedAt: _done, result: _result, ...kept } = current ?? { taskId };
+    const { completedAt: _done, result: _result, owner: previousOwner, ...kept } = current ?? { taskId };
+    // A session reclaiming an owner-less claim of its agent takes it over; an agent-level caller
+    // reclaiming keeps the session's.
+    const claimOwner = owner || (reclaimed ? previousOwner : undefined);
     const task: TaskRecord = {
       ...kept,
       taskId,
       status: 'claimed',
       agentId,
+      ...(claimOwner ? { owner: claimOwner } : {}),
       files: all,
       claimedAt: reclaimed && current.claimedAt !== undefined ? current.claimedAt : now,
       updatedAt: now,
@@ -121,13 +133,19 @@ export class MemoryTaskBackend implements TaskBackend {
     return { ok: true, task, locks, reclaimed };
   }
 
-  async logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult> {
+  async logStep(
+    taskId: string,
+    agentId: string,
+    message: string,
+    data: unknown,
+    owner?: string,
+  ): Promise<LogStepResult> {
     const current = this.tasks.get(taskId);
     if (!current) return { ok: false, taskId, reason: 'not_found' };
     if (current.status !== 'claimed') {
       return { ok: false, taskId, reason: 'not_claimed', holder: current.agentId, status: current.status };
     }
-    if (current.agentId !== agentId) {
+    if (!claimedBy(current, agentId, owner)) {
       return { ok: false, taskId, reason: 'not_claimer', holder: current.agentId, status: current.status };
     }
     const nowMs = this.locks.clock.now();
@@ -166,21 +184,29 @@ export class MemoryTaskBackend implements TaskBackend {
     agentId: string,
     status: 'completed' | 'released',
     result?: unknown,
+    owner?: string,
   ): Promise<FinishResult> {
     const current = this.tasks.get(taskId);
     if (!current) return { ok: false, taskId, reason: 'not_found' };
     if (current.status !== 'claimed') {
       return { ok: false, taskId, reason: 'not_claimed', holder: current.agentId, status: current.status };
     }
-    if (current.agentId !== agentId) {
+    if (!claimedBy(current, agentId, owner)) {
       return { ok: false, taskId, reason: 'not_claimer', holder: current.agentId, status: current.status };
     }
     return { ok: true, ...this.close(current, status, result) };
   }
 
-  async releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
+  async releaseAllFor(
+    agentId: string,
+    owner?: string,
+  ): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
     return [...this.tasks.values()]
-      .filter((task) => task.status === 'claimed' && task.agentId === agentId)
+      .filter((task) =>
+        owner !== undefined
+          ? claimedBy(task, agentId, owner)
+          : task.status === 'claimed' && task.agentId === agentId,
+      )
       .map((task) => this.close(task, 'released'));
   }
 
@@ -197,20 +223,20 @@ export class MemoryTaskBackend implements TaskBackend {
   private close(current: TaskRecord, status: 'completed' | 'released', result?: unknown) {
     const now = new Date(this.locks.clock.now()).toISOString();
     const releasedLocks: LockRecord[] = [];
-    // A file another claimed task of the same agent also lists stays locked for that task.
+    // A file another claimed task of the same holder also lists stays locked for that task.
     const stillNeeded = new Set(
       [...this.tasks.values()]
-        .filter((t) => t.status === 'claimed' && t.agentId === current.agentId && t.taskId !== current.taskId)
+        .filter((t) => claimedBy(t, current.agentId, current.owner) && t.taskId !== current.taskId)
         .flatMap((t) => t.files),
     );
     for (const file of current.files) {
       const lock = this.locks.live(file);
-      if (lock && lock.holder === current.agentId && !stillNeeded.has(file)) {
+      if (lock && heldBy(lock, current.agentId, current.owner) && !stillNeeded.has(file)) {
         this.locks.delete(file);
         releasedLocks.push(lock);
       }
     }
-    const { completedAt: _done, result: _result, ...kept } = current;
+    const { completedAt: _done, result: _result, owner: _owner, ...kept } = current;
     const task: TaskRecord = {
       ...kept,
       status,

@@ -3,19 +3,19 @@
  * task operation — check, then write — so no other client can interleave and a refusal leaves
  * nothing behind. Times come from the Redis clock (LUA_CLOCK).
  */
-import { LUA_CLOCK, LuaScript } from '../locks/redis-store.js';
+import { LUA_CLOCK, LUA_HELD_BY, LuaScript } from '../locks/redis-store.js';
 
-// ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase, files JSON, lock reason.
+// ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase, files JSON, lock reason, owner ('' none).
 // Returns {'task', taskJson} | {'dependency', id, status} | {'file', lockJson, file}
 //       | {'ok', taskJson, reclaimed, (file, lockJson, extended)*}.
-export const CLAIM = new LuaScript(`${LUA_CLOCK}
-local taskId, agent, ttl, lockPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+export const CLAIM = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}
+local taskId, agent, ttl, lockPrefix, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[3]))
 local cur = redis.call('HGET', KEYS[1], taskId)
 local task = cur and cjson.decode(cur)
 local reclaimed = false
 if task then
-  if task.status == 'claimed' and task.agentId == agent then reclaimed = true
+  if task.status == 'claimed' and held_by(task.agentId, task.owner, agent, owner) then reclaimed = true
   elseif task.status ~= 'released' and task.status ~= 'open' then return {'task', cur} end
   if type(task.dependsOn) == 'table' then
     for _, d in ipairs(task.dependsOn) do
@@ -31,7 +31,10 @@ if task and type(task.files) == 'table' then for _, f in ipairs(task.files) do a
 for _, f in ipairs(cjson.decode(ARGV[6])) do add(f) end
 for _, f in ipairs(all) do
   local held = redis.call('GET', lockPrefix .. f)
-  if held and cjson.decode(held).holder ~= agent then return {'file', held, f} end
+  if held then
+    local lock = cjson.decode(held)
+    if not held_by(lock.holder, lock.owner, agent, owner) then return {'file', held, f} end
+  end
 end
 local reply = {'ok', '', reclaimed and '1' or '0'}
 for i, f in ipairs(all) do
@@ -43,6 +46,7 @@ for i, f in ipairs(all) do
   else
     rec = {file = f, holder = agent, reason = ARGV[7], taskId = taskId, token = ARGV[5] .. ':' .. i,
            acquiredAt = now, expiresAt = expiresAt}
+    if owner ~= '' then rec.owner = owner end
     extended = '0'
   end
   local out = cjson.encode(rec)
@@ -53,6 +57,9 @@ end
 local rec = task or {taskId = taskId}
 if not reclaimed then rec.claimedAt = now end
 rec.status = 'claimed'; rec.agentId = agent; rec.files = all; rec.updatedAt = now
+-- A session reclaiming an owner-less claim of its agent takes it over; an agent-level caller
+-- reclaiming keeps the session's.
+if owner ~= '' then rec.owner = owner elseif not reclaimed then rec.owner = nil end
 rec.completedAt = nil; rec.result = nil
 reply[2] = cjson.encode(rec)
 redis.call('HSET', KEYS[1], taskId, reply[2])
@@ -74,14 +81,15 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 return {'ok', out}
 `);
 
-// KEYS: tasks hash, the task's log stream. ARGV: taskId, agentId, message, data JSON or '', steps kept.
+// KEYS: tasks hash, the task's log stream. ARGV: taskId, agentId, message, data JSON or '', steps
+// kept, owner ('' none).
 // Returns {'ok', stepId, taskJson, at} | {'not_found'} | {'not_claimed' | 'not_claimer', taskJson}.
-export const LOG_STEP = new LuaScript(`${LUA_CLOCK}
+export const LOG_STEP = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {'not_found'} end
 local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
-if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
+if not held_by(task.agentId, task.owner, ARGV[2], ARGV[6]) then return {'not_claimer', cur} end
 local at = iso(now_ms)
 local id
 if ARGV[4] == '' then
@@ -98,19 +106,24 @@ return {'ok', id, out, at}
 
 // Shared by FINISH and RELEASE_ALL: close one task, appending taskJson, n, (file, lockJson)*n.
 const CLOSE_FN = `
--- keep: files another claimed task of the same agent still needs (nil: none to keep).
+-- keep: files another claimed task of the same holder still needs (nil: none to keep).
 local function close(task, status, now, lockPrefix, resultJson, reply, keep)
   local released = {}
+  local owner = task.owner
+  if type(owner) ~= 'string' then owner = '' end
   if type(task.files) == 'table' then
     for _, f in ipairs(task.files) do
       local held = redis.call('GET', lockPrefix .. f)
-      if held and cjson.decode(held).holder == task.agentId and not (keep and keep[f]) then
-        redis.call('DEL', lockPrefix .. f)
-        released[#released + 1] = f; released[#released + 1] = held
+      if held and not (keep and keep[f]) then
+        local lock = cjson.decode(held)
+        if held_by(lock.holder, lock.owner, task.agentId, owner) then
+          redis.call('DEL', lockPrefix .. f)
+          released[#released + 1] = f; released[#released + 1] = held
+        end
       end
     end
   end
-  task.status = status; task.updatedAt = now; task.result = nil
+  task.status = status; task.updatedAt = now; task.result = nil; task.owner = nil
   if status == 'completed' then task.completedAt = now end
   local out = cjson.encode(task)
   -- Spliced in as text: a cjson round trip would turn [] into {} and mangle big numbers.
@@ -121,19 +134,22 @@ local function close(task, status, now, lockPrefix, resultJson, reply, keep)
 end
 `;
 
-// ARGV: taskId, agentId, status, lockPrefix, result JSON or ''.
-export const FINISH = new LuaScript(`${LUA_CLOCK}${CLOSE_FN}
+// ARGV: taskId, agentId, status, lockPrefix, result JSON or '', owner ('' none).
+export const FINISH = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${CLOSE_FN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {'not_found'} end
 local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
-if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
+if not held_by(task.agentId, task.owner, ARGV[2], ARGV[6]) then return {'not_claimer', cur} end
+local owner = task.owner
+if type(owner) ~= 'string' then owner = '' end
 local keep = {}
 local entries = redis.call('HGETALL', KEYS[1])
 for i = 1, #entries, 2 do
   if entries[i] ~= task.taskId then
     local other = cjson.decode(entries[i + 1])
-    if other.status == 'claimed' and other.agentId == task.agentId and type(other.files) == 'table' then
+    if other.status == 'claimed' and held_by(other.agentId, other.owner, task.agentId, owner)
+        and type(other.files) == 'table' then
       for _, f in ipairs(other.files) do keep[f] = true end
     end
   end
@@ -143,13 +159,17 @@ close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply, keep)
 return reply
 `);
 
-// ARGV: agentId, lockPrefix.
-export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${CLOSE_FN}
+// ARGV: agentId, lockPrefix, owner ('': every session of the agent; else that session's claims and
+// the agent's owner-less ones).
+export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${CLOSE_FN}
 local entries = redis.call('HGETALL', KEYS[1])
 local reply = {}
 for i = 1, #entries, 2 do
   local task = cjson.decode(entries[i + 1])
-  if task.status == 'claimed' and task.agentId == ARGV[1] then close(task, 'released', iso(now_ms), ARGV[2], '', reply) end
+  if task.status == 'claimed' and task.agentId == ARGV[1]
+      and (ARGV[3] == '' or held_by(task.agentId, task.owner, ARGV[1], ARGV[3])) then
+    close(task, 'released', iso(now_ms), ARGV[2], '', reply)
+  end
 end
 return reply
 `);
@@ -159,7 +179,7 @@ return reply
 // nothing is overwritten, so two coordinators restoring at once restore once. A claimed task gets
 // its file locks back for the claimer (a file someone locked meanwhile stays theirs).
 // KEYS: tasks hash. ARGV: lockPrefix, ttlMs, tokenBase, lock reason prefix, n, (taskId, json)*n,
-// locks JSON [[file, holder, taskId], …].
+// locks JSON [[file, holder, taskId, owner?], …].
 export const RESTORE = new LuaScript(`${LUA_CLOCK}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local n = tonumber(ARGV[5])
@@ -170,6 +190,7 @@ local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[2]))
 for i, l in ipairs(cjson.decode(ARGV[6 + n * 2])) do
   local rec = {file = l[1], holder = l[2], reason = ARGV[4] .. l[3], taskId = l[3],
                token = ARGV[3] .. ':' .. i, acquiredAt = now, expiresAt = expiresAt}
+  if type(l[4]) == 'string' and l[4] ~= '' then rec.owner = l[4] end
   redis.call('SET', ARGV[1] .. l[1], cjson.encode(rec), 'NX', 'PX', ARGV[2])
 end
 return n

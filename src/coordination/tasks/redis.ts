@@ -79,10 +79,16 @@ export class RedisTaskBackend implements TaskBackend {
     };
   }
 
-  async logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult> {
+  async logStep(
+    taskId: string,
+    agentId: string,
+    message: string,
+    data: unknown,
+    owner?: string,
+  ): Promise<LogStepResult> {
     const dataJson = data === undefined ? '' : (JSON.stringify(data) ?? '');
     const keys = [this.tasksKey, taskLogKey(this.prefix, taskId)];
-    const args = [taskId, agentId, message, dataJson, this.stepsKept];
+    const args = [taskId, agentId, message, dataJson, this.stepsKept, owner ?? ''];
     const reply = (await storeCall(this.redis, () => LOG_STEP.run(this.redis, keys, args))) as string[];
     const [kind, first = '', second = '', at = ''] = reply;
     if (kind === 'not_found') return { ok: false, taskId, reason: 'not_found' };
@@ -120,7 +126,13 @@ export class RedisTaskBackend implements TaskBackend {
     });
   }
 
-  async claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult> {
+  async claim(
+    taskId: string,
+    agentId: string,
+    files: string[],
+    ttlMs: number,
+    owner?: string,
+  ): Promise<ClaimResult> {
     const args = [
       taskId,
       agentId,
@@ -129,6 +141,7 @@ export class RedisTaskBackend implements TaskBackend {
       randomUUID(),
       JSON.stringify(files),
       lockReasonFor(taskId),
+      owner ?? '',
     ];
     const reply = (await storeCall(this.redis, () =>
       CLAIM.run(this.redis, [this.tasksKey], args),
@@ -166,9 +179,10 @@ export class RedisTaskBackend implements TaskBackend {
     agentId: string,
     status: 'completed' | 'released',
     result?: unknown,
+    owner?: string,
   ): Promise<FinishResult> {
     const resultJson = status === 'completed' && result !== undefined ? (JSON.stringify(result) ?? '') : '';
-    const args = [taskId, agentId, status, this.lockPrefix, resultJson];
+    const args = [taskId, agentId, status, this.lockPrefix, resultJson, owner ?? ''];
     const reply = (await storeCall(this.redis, () =>
       FINISH.run(this.redis, [this.tasksKey], args),
     )) as unknown[];
@@ -185,8 +199,11 @@ export class RedisTaskBackend implements TaskBackend {
     };
   }
 
-  async releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
-    const args = [agentId, this.lockPrefix];
+  async releaseAllFor(
+    agentId: string,
+    owner?: string,
+  ): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
+    const args = [agentId, this.lockPrefix, owner ?? ''];
     const reply = (await storeCall(this.redis, () =>
       RELEASE_ALL.run(this.redis, [this.tasksKey], args),
     )) as unknown[];
@@ -208,7 +225,9 @@ export class RedisTaskBackend implements TaskBackend {
     const pairs = tasks.flatMap((task) => [task.taskId, JSON.stringify(task)]);
     const locks = tasks
       .filter((task) => task.status === 'claimed' && task.agentId !== '')
-      .flatMap((task) => task.files.map((file) => [file, task.agentId, task.taskId]));
+      .flatMap((task) =>
+        task.files.map((file) => [file, task.agentId, task.taskId, ...(task.owner ? [task.owner] : [])]),
+      );
     const args = [this.lockPrefix, ttlMs, randomUUID(), lockReasonFor(''), tasks.length, ...pairs];
     args.push(JSON.stringify(locks));
     const reply = await storeCall(this.redis, () => RESTORE.run(this.redis, [this.tasksKey], args));
@@ -251,6 +270,7 @@ function parseTask(json: string, taskId: string): TaskRecord {
     taskId: typeof raw.taskId === 'string' ? raw.taskId : taskId,
     status,
     agentId: String(raw.agentId ?? ''),
+    ...(typeof raw.owner === 'string' && raw.owner !== '' ? { owner: raw.owner } : {}),
     files: list('files'),
     ...(typeof raw.claimedAt === 'string' && raw.claimedAt !== '' ? { claimedAt: raw.claimedAt } : {}),
     updatedAt: String(raw.updatedAt ?? ''),
