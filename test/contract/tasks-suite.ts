@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
+import type { TaskRecord } from '../../src/coordination/tasks/types.js';
 import { InvalidArgumentError } from '../../src/shared/errors.js';
 import type { CoordinationEnv, MakeEnv } from './coordination-env.js';
 
@@ -371,6 +372,28 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
       assert.equal((await two.tasks.get('T-1'))?.status, 'released');
     });
 
+    it("restores a claim with its owner: the files stay that session's (shared stores)", async (t) => {
+      const { kind, peer } = await open();
+      if (kind === 'memory') {
+        // Nothing to restore into: each process's memory store starts empty (see restoreIfEmpty).
+        const { tasks } = await peer();
+        assert.equal(await tasks.restoreIfEmpty(async () => [restoredTask()]), 0);
+        return;
+      }
+      t.diagnostic('redis: the restore script writes the owner into the lock values');
+      const { tasks, locks } = await peer();
+      assert.equal(await tasks.restoreIfEmpty(async () => [restoredTask()]), 1);
+      assert.deepEqual(
+        (await locks.list()).map((l) => [l.file, l.holder, l.owner]),
+        [['r.ts', 'agent-a', 'w1']],
+      );
+      assert.equal((await locks.acquire('r.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w2' })).ok, false);
+      const released = await tasks.release('T-R', 'agent-a', 'w2');
+      assert.ok(!released.ok && released.reason === 'not_claimer');
+      assert.ok((await tasks.complete('T-R', 'agent-a', undefined, 'w1')).ok);
+      assert.deepEqual(await locks.list(), []);
+    });
+
     it('lets exactly one of many racing agents claim a task', async () => {
       const { peer } = await open();
       const a = await peer();
@@ -391,4 +414,17 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
       await assert.rejects(tasks.claim('', 'agent-a'), InvalidArgumentError);
     });
   });
+}
+
+function restoredTask(): TaskRecord {
+  const at = new Date().toISOString();
+  return {
+    taskId: 'T-R',
+    status: 'claimed',
+    agentId: 'agent-a',
+    owner: 'w1',
+    files: ['r.ts'],
+    claimedAt: at,
+    updatedAt: at,
+  };
 }
