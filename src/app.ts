@@ -264,6 +264,7 @@ export class App {
         state: coordination.state,
         caches: coordination.caches,
         agentId: () => this.agent,
+        owner: coordination.owner,
         workspaceRoot: coordination.workspaceRoot,
         lockTtlMs: coordination.lockTtlMs,
         access: this.access,
@@ -296,6 +297,7 @@ export class App {
     this.newSession = sessionFactory({
       core,
       idPrefix: instanceId,
+      owner: coordination.owner,
       agentIdFor: (info) =>
         options.agentId ?? (info?.name ? `${info.name}-${hostname()}-${process.pid}` : agentId),
       onIdentified: (session, info) => {

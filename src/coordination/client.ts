@@ -21,7 +21,13 @@ import type { AcquireResult, PublicLock, ReleaseResult } from './locks/types.js'
 import { publicLock } from './locks/types.js';
 import { normalizeLockPath } from './paths.js';
 import type { ServerRegistryEntry } from './registry/types.js';
-import type { ClaimResult, FinishResult, TaskRecord, TaskStatus } from './tasks/types.js';
+import {
+  publicTask,
+  type ClaimResult,
+  type FinishResult,
+  type TaskRecord,
+  type TaskStatus,
+} from './tasks/types.js';
 import type { BusStatus, CoordinationEvent, EventBus, EventType, ReplayOptions } from './types.js';
 
 export const CLIENT_DEFAULTS = {
@@ -105,11 +111,12 @@ export class CoordinationClient {
     return this.coordination.locks.acquire(this.path(file), this.agentId, {
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
       ttlMs: options.ttlMs ?? this.coordination.lockTtlMs,
+      owner: this.coordination.owner,
     });
   }
 
   unlock(file: string): Promise<ReleaseResult> {
-    return this.coordination.locks.release(this.path(file), this.agentId);
+    return this.coordination.locks.release(this.path(file), this.agentId, this.coordination.owner);
   }
 
   claim(taskId: string, files: string[] = []): Promise<ClaimResult> {
@@ -117,23 +124,24 @@ export class CoordinationClient {
       taskId,
       this.agentId,
       files.map((f) => this.path(f)),
+      this.coordination.owner,
     );
   }
 
   complete(taskId: string, result?: unknown): Promise<FinishResult> {
-    return this.coordination.tasks.complete(taskId, this.agentId, result);
+    return this.coordination.tasks.complete(taskId, this.agentId, result, this.coordination.owner);
   }
 
   release(taskId: string): Promise<FinishResult> {
-    return this.coordination.tasks.release(taskId, this.agentId);
+    return this.coordination.tasks.release(taskId, this.agentId, this.coordination.owner);
   }
 
   async listLocks(): Promise<PublicLock[]> {
     return (await this.coordination.locks.list()).map(publicLock);
   }
 
-  listTasks(status?: TaskStatus): Promise<TaskRecord[]> {
-    return this.coordination.tasks.list(status);
+  async listTasks(status?: TaskStatus): Promise<TaskRecord[]> {
+    return (await this.coordination.tasks.list(status)).map(publicTask);
   }
 
   /** Servers every coordinator on this Redis runs, marked by owner. */

@@ -4,6 +4,8 @@
  * is built by the caller (`createBus`) and passed in, so the server and a library client can
  * share this assembly.
  */
+import { randomUUID } from 'node:crypto';
+
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { MemoryAgentBackend } from './agents/memory.js';
 import { CacheInvalidation } from './cache-invalidation.js';
@@ -60,6 +62,11 @@ export interface CoordinationOptions {
   bus: EventBus;
   /** This coordinator's instance id (event source, registry owner, agent records). */
   source: string;
+  /**
+   * This process's owner token: the session part of the holder of the locks and claims its
+   * sessions take (see locks/types.ts). Default: a fresh random one.
+   */
+  owner?: string;
   /** `coordination.secret`: registry entries are signed and checked like events. */
   secret?: string;
   logger?: Logger;
@@ -82,6 +89,8 @@ export interface Coordination {
   readonly caches: CacheInvalidation;
   readonly workspaceRoot: string;
   readonly lockTtlMs: number;
+  /** This process's owner token: pass it with the agent id to act as this process's session. */
+  readonly owner: string;
   /** The shared store as health reports it. */
   redisStatus(): 'connected' | 'disconnected' | 'disabled';
   /** PostgreSQL (`coordination.postgres`) as health reports it. */
@@ -107,8 +116,10 @@ export async function createCoordination(options: CoordinationOptions): Promise<
   const backends = store ? store.backends : memoryBackends(clock);
 
   const { archive } = options;
+  const owner = options.owner ?? randomUUID();
   const services = assembleServices(backends, {
     ...options,
+    owner,
     clock,
     logger,
     ...(archive && {
@@ -139,6 +150,7 @@ export async function createCoordination(options: CoordinationOptions): Promise<
     ...services,
     workspaceRoot: options.workspaceRoot,
     lockTtlMs: options.lockTtlMs,
+    owner,
     redisStatus: () => store?.status() ?? 'disabled',
     postgresStatus: () => archive?.status ?? 'disabled',
     archiveStats: () => archive?.stats(),
@@ -168,7 +180,7 @@ export interface CoordinationServices {
 /** The services over given backends (shared by createCoordination and the contract tests). */
 export function assembleServices(
   backends: CoordinationBackends,
-  options: Pick<CoordinationOptions, 'bus' | 'source' | 'lockTtlMs' | 'agentTtlMs' | 'secret'> & {
+  options: Pick<CoordinationOptions, 'bus' | 'source' | 'owner' | 'lockTtlMs' | 'agentTtlMs' | 'secret'> & {
     clock: Clock;
     logger: Logger;
     onTaskChange?: (change: TaskChange) => void;
@@ -191,6 +203,7 @@ export function assembleServices(
     locks,
     tasks,
     source,
+    ...(options.owner !== undefined && { owner: options.owner }),
     ttlMs: options.agentTtlMs,
     clock,
     logger,

@@ -6,6 +6,7 @@
 import type { Agents } from './agents/service.js';
 import type { Locks } from './locks/service.js';
 import { publicLock } from './locks/types.js';
+import { publicTask } from './tasks/types.js';
 import type { Tasks } from './tasks/service.js';
 import type { CoordinationEvent } from './types.js';
 
@@ -122,7 +123,7 @@ export class CoordinationResources {
     if (!task) return undefined;
     switch (parsed.kind) {
       case 'task-state':
-        return { ...task };
+        return { ...publicTask(task) };
       case 'task-logs':
         return { taskId: task.taskId, steps: await tasks.steps(task.taskId, STEPS_SHOWN) };
       case 'task-files': {

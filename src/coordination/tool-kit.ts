@@ -14,22 +14,30 @@ export interface CoordinationTool {
   name: string;
   description: string;
   inputSchema: { type: 'object'; properties?: Record<string, unknown>; required?: string[] };
-  /** `caller.agentId`: the calling session's agent (each client acts as itself). */
-  handler(args: unknown, caller?: { agentId?: string }): Promise<CallToolResult>;
+  /**
+   * `caller.agentId`: the calling session's agent (each client acts as itself); `caller.owner`:
+   * which session of it (its owner token, see locks/types.ts), absent for an agent-level caller.
+   */
+  handler(args: unknown, caller?: ToolCaller): Promise<CallToolResult>;
+}
+
+export interface ToolCaller {
+  agentId?: string;
+  owner?: string;
 }
 
 export function defineTool<S extends z.ZodObject>(
   name: string,
   description: string,
   schema: S,
-  run: (args: z.infer<S>, agent: string) => Promise<CallToolResult>,
+  run: (args: z.infer<S>, agent: string, owner: string | undefined) => Promise<CallToolResult>,
 ): CoordinationTool {
   const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(schema, { io: 'input' });
   return {
     name,
     description,
     inputSchema: inputSchema as CoordinationTool['inputSchema'],
-    handler: async (args, caller) => run(parseArgs(schema, args), caller?.agentId ?? ''),
+    handler: async (args, caller) => run(parseArgs(schema, args), caller?.agentId ?? '', caller?.owner),
   };
 }
 
@@ -65,6 +73,16 @@ export function boundedList<T>(
 
 export function ok(body: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: body };
+}
+
+/**
+ * Why a holder refused someone: `holder` is the caller's own agent id only when another session
+ * of it (another window or process started with the same agent id) holds the thing.
+ */
+export function heldByWhom(holder: string, caller: string): string {
+  return holder === caller
+    ? `held by the same agent id (${holder}) in another session or window; only that session can release it`
+    : `held by another agent (${holder})`;
 }
 
 /** `isError: true` with the details; undefined fields (`ok: undefined`) are dropped. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { capabilitiesSchema, taskSpecSchema } from './tasks/board.js';
 import type { Tasks } from './tasks/service.js';
-import type { TaskRecord } from './tasks/types.js';
+import { publicTask, type TaskRecord } from './tasks/types.js';
 import { boundedList, defineTool, ok, refused, type CoordinationTool } from './tool-kit.js';
 
 export interface BoardToolDeps {
@@ -28,7 +28,11 @@ const files = z
 
 /** A task as list_tasks and find_tasks show it: who holds it now and how many steps it logged. */
 export function taskView(task: TaskRecord): Record<string, unknown> {
-  return { ...task, holder: task.status === 'claimed' ? task.agentId : null, steps: task.steps ?? 0 };
+  return {
+    ...publicTask(task),
+    holder: task.status === 'claimed' ? task.agentId : null,
+    steps: task.steps ?? 0,
+  };
 }
 
 export function boardTools({ tasks, normalize, capabilitiesOf }: BoardToolDeps): CoordinationTool[] {
@@ -58,9 +62,9 @@ export function boardTools({ tasks, normalize, capabilitiesOf }: BoardToolDeps):
           .optional()
           .describe('At most this many (default 10)'),
       }),
-      async (a, who) => {
+      async (a, who, owner) => {
         const capabilities = a.capabilities ?? (await capabilitiesOf?.(who)) ?? [];
-        const found = await tasks.find(who, capabilities, a.limit ?? 10);
+        const found = await tasks.find(who, capabilities, a.limit ?? 10, owner);
         return ok({ ...boundedList('tasks', found.map(taskView)), capabilities });
       },
     ),
@@ -68,7 +72,8 @@ export function boardTools({ tasks, normalize, capabilitiesOf }: BoardToolDeps):
       'detect_conflicts',
       'Which of these files another agent holds, by a lock or a task claim; an empty list means you may take them all.',
       z.object({ files }),
-      async (a, who) => ok({ conflicts: await tasks.detectConflicts(a.files.map(normalize), who) }),
+      async (a, who, owner) =>
+        ok({ conflicts: await tasks.detectConflicts(a.files.map(normalize), who, owner) }),
     ),
     defineTool(
       'log_step',
@@ -78,13 +83,16 @@ export function boardTools({ tasks, normalize, capabilitiesOf }: BoardToolDeps):
         message: z.string().trim().min(1).max(LIMITS.stepMessage).describe('What you did or found'),
         data: z.unknown().optional().describe(`Any JSON detail, at most ${LIMITS.stepDataBytes} bytes`),
       }),
-      async (a, who) => {
-        const result = await tasks.logStep(a.taskId, who, a.message, a.data);
+      async (a, who, owner) => {
+        const result = await tasks.logStep(a.taskId, who, a.message, a.data, owner);
         if (result.ok) return ok({ logged: true, step: result.step, steps: result.task.steps ?? 0 });
         const why = {
           not_found: 'no such task',
           not_claimed: 'the task is not claimed; claim it first',
-          not_claimer: 'the task is claimed by another agent',
+          not_claimer:
+            result.holder === who
+              ? 'the task is claimed by another session of this agent (same agent id)'
+              : 'the task is claimed by another agent',
         }[result.reason];
         return refused({ logged: false, ...result, ok: undefined, error: why });
       },

@@ -20,11 +20,19 @@ import { publicLock } from './locks/types.js';
 import { normalizeLockPath } from './paths.js';
 import type { SharedState } from './state/service.js';
 import type { Tasks } from './tasks/service.js';
-import { TASK_STATUSES, type FinishResult } from './tasks/types.js';
+import { publicTask, TASK_STATUSES, type FinishResult } from './tasks/types.js';
 import { agentTools } from './tools-agents.js';
 import { boardTools, taskView } from './tools-board.js';
 import { stateTools } from './tools-state.js';
-import { boundedList, defineTool, ok, refused, type CoordinationTool } from './tool-kit.js';
+import {
+  boundedList,
+  defineTool,
+  heldByWhom,
+  ok,
+  refused,
+  type CoordinationTool,
+  type ToolCaller,
+} from './tool-kit.js';
 
 export { boundedList, MAX_LIST_RESULT_BYTES, type CoordinationTool } from './tool-kit.js';
 
@@ -36,6 +44,8 @@ export interface CoordinationToolDeps {
   caches: CacheInvalidation;
   /** The agent when the call does not name one (one-shot CLI commands). */
   agentId: () => string;
+  /** The owner token of such a call: this process's (see locks/types.ts). */
+  owner?: string;
   workspaceRoot: string;
   lockTtlMs: number;
   /** `coordination.access`: the files a call locks and the event it publishes are checked first. */
@@ -85,25 +95,32 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
     tool(
       'lock_file',
       'Lock a file so other agents do not edit it; locking it again extends your lock.',
-      async (a, who) => {
+      async (a, who, owner) => {
         const result = await locks.acquire(normalize(a.file), who, {
           ...(a.reason !== undefined ? { reason: a.reason } : {}),
           ttlMs: a.ttlMs ?? lockTtlMs,
+          ...(owner !== undefined && { owner }),
         });
         if (!result.ok) {
           const { file, holder, reason, expiresAt } = result;
-          return refused({ locked: false, file, holder, reason: reason ?? null, expiresAt });
+          // Refused by its own agent id: say so, or the agent thinks it holds the file.
+          const same = holder === who ? { error: heldByWhom(holder, who) } : {};
+          return refused({ locked: false, file, holder, reason: reason ?? null, expiresAt, ...same });
         }
         return ok({ locked: true, extended: result.extended, ...publicLock(result.lock) });
       },
     ),
-    tool('unlock_file', 'Release a file lock you hold.', async (a, who) => {
-      const result = await locks.release(normalize(a.file), who);
+    tool('unlock_file', 'Release a file lock you hold.', async (a, who, owner) => {
+      const result = await locks.release(normalize(a.file), who, owner);
       if (result.ok) return ok({ unlocked: true, file: result.lock.file, releasedAt: result.releasedAt });
       if (result.reason === 'not_locked')
         return ok({ unlocked: false, file: result.file, reason: 'not locked' });
       const { file, holder, expiresAt } = result;
-      return refused({ unlocked: false, file, reason: 'locked by another agent', holder, expiresAt });
+      const reason =
+        holder === who
+          ? 'locked by another session of this agent (same agent id)'
+          : 'locked by another agent';
+      return refused({ unlocked: false, file, reason, holder, expiresAt });
     }),
     tool('list_locks', 'List the current file locks of every agent.', async () => {
       return ok(boundedList('locks', (await locks.list()).map(publicLock)));
@@ -111,18 +128,23 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
     tool(
       'claim_task',
       'Claim a task and lock all its files, or nothing when a file or the task is held by another agent (or a dependency is not completed).',
-      async (a, who) => {
+      async (a, who, owner) => {
         const files = (a.files ?? []).map(normalize);
-        const result = await tasks.claim(a.taskId, who, files);
-        if (result.ok) return ok({ claimed: true, task: result.task });
-        return refused({ claimed: false, ...result, ok: undefined });
+        const result = await tasks.claim(a.taskId, who, files, owner);
+        if (result.ok) return ok({ claimed: true, task: publicTask(result.task) });
+        const same = 'holder' in result && result.holder === who ? { error: heldByWhom(who, who) } : {};
+        return refused({ claimed: false, ...result, ok: undefined, ...same });
       },
     ),
-    tool('complete_task', 'Mark a task you claimed as completed and release its files.', async (a, who) => {
-      return finished('completed', await tasks.complete(a.taskId, who, a.result));
-    }),
-    tool('release_task', 'Give up a task you claimed and release its files.', async (a, who) => {
-      return finished('released', await tasks.release(a.taskId, who));
+    tool(
+      'complete_task',
+      'Mark a task you claimed as completed and release its files.',
+      async (a, who, owner) => {
+        return finished('completed', await tasks.complete(a.taskId, who, a.result, owner), who);
+      },
+    ),
+    tool('release_task', 'Give up a task you claimed and release its files.', async (a, who, owner) => {
+      return finished('released', await tasks.release(a.taskId, who, owner), who);
     }),
     tool(
       'list_tasks',
@@ -140,13 +162,14 @@ export function coordinationTools(deps: CoordinationToolDeps): CoordinationTool[
     ...stateTools(state, caches),
   ];
   const refusal = access?.active ? accessCheck(access, tasks, normalize) : undefined;
-  // A call that names no agent (a one-shot CLI command) acts as the process's own agent.
+  // A call that names no agent (a one-shot CLI command) acts as the process's own agent and session.
   return all.map((t) => ({
     ...t,
-    handler: async (args: unknown, caller?: { agentId?: string }) => {
+    handler: async (args: unknown, caller?: ToolCaller) => {
       const who = caller?.agentId ?? agentId();
+      const owner = caller?.agentId !== undefined ? caller.owner : deps.owner;
       const denied = await refusal?.(t.name, args, who);
-      return denied ?? t.handler(args, { agentId: who });
+      return denied ?? t.handler(args, { agentId: who, ...(owner !== undefined && { owner }) });
     },
   }));
 }
@@ -204,22 +227,25 @@ type Schemas = typeof schemas;
 function tool<N extends keyof Schemas>(
   name: N,
   description: string,
-  run: (args: z.infer<Schemas[N]>, agent: string) => Promise<CallToolResult>,
+  run: (args: z.infer<Schemas[N]>, agent: string, owner: string | undefined) => Promise<CallToolResult>,
 ): CoordinationTool {
   return defineTool(
     name,
     description,
     schemas[name],
-    run as (args: unknown, agent: string) => Promise<CallToolResult>,
+    run as (args: unknown, agent: string, owner: string | undefined) => Promise<CallToolResult>,
   );
 }
 
-function finished(verb: 'completed' | 'released', result: FinishResult): CallToolResult {
-  if (result.ok) return ok({ [verb]: true, task: result.task });
+function finished(verb: 'completed' | 'released', result: FinishResult, who: string): CallToolResult {
+  if (result.ok) return ok({ [verb]: true, task: publicTask(result.task) });
   const why = {
     not_found: 'no such task',
     not_claimed: 'the task is not claimed',
-    not_claimer: 'the task is claimed by another agent',
+    not_claimer:
+      result.holder === who
+        ? 'the task is claimed by another session of this agent (same agent id)'
+        : 'the task is claimed by another agent',
   }[result.reason];
   return refused({ [verb]: false, ...result, ok: undefined, error: why });
 }

@@ -8,6 +8,8 @@ export interface BuiltinContext {
   signal?: AbortSignal;
   /** The calling session's agent. */
   agentId?: string;
+  /** Which session of that agent holds what it locks or claims (see UpstreamSession.owner). */
+  owner?: string;
 }
 
 export interface BuiltinTool {

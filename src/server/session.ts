@@ -40,6 +40,14 @@ export interface SessionIdentity {
   era: SessionEra;
   /** $MCP_AGENT_ID, else derived from the client's name once known. */
   agentId: string;
+  /**
+   * The session part of the holder of the locks and claims this client takes (see
+   * coordination/locks/types.ts): on stdio this process's owner token, so two windows started
+   * with one MCP_AGENT_ID are two holders. Absent over HTTP, where the holder is the agent id
+   * itself: a stateless request may reach any instance, and must release what an earlier request
+   * of the same key locked.
+   */
+  owner?: string;
   /** A stateless face's per-request instance or a listen watcher (see SessionBinding). */
   ephemeral?: boolean;
 }
@@ -83,6 +91,9 @@ export class UpstreamSession {
   }
   get agentId(): string {
     return this.identity.agentId;
+  }
+  get owner(): string | undefined {
+    return this.identity.owner;
   }
   get isClosed(): boolean {
     return this.closed;

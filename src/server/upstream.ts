@@ -24,6 +24,11 @@ export interface SessionFactoryOptions {
   core: UpstreamCore;
   /** Unique per process; the session's number is appended. */
   idPrefix: string;
+  /**
+   * The owner token of the sessions that are their own caller (stdio: one per process), see
+   * SessionIdentity.owner; a stateless face's sessions (given a `caller`) have none.
+   */
+  owner?: string;
   /** The agent of a client that said who it is (legacy: initialize; modern: its first request). */
   agentIdFor(clientInfo: Implementation | undefined): string;
   /** A client said who it is: register it as an agent. */
@@ -71,8 +76,16 @@ export function sessionFactory(
       ? new MeasuredServer(observe, SERVER_INFO, serverOptions)
       : new Server(SERVER_INFO, serverOptions);
     const agentIdFor = binding.agentIdFor ?? options.agentIdFor;
+    const owner = binding.caller === undefined ? options.owner : undefined;
     const session = new UpstreamSession(
-      { id, caller, era, agentId: agentIdFor(undefined), ephemeral: binding.ephemeral === true },
+      {
+        id,
+        caller,
+        era,
+        agentId: agentIdFor(undefined),
+        ...(owner !== undefined && { owner }),
+        ephemeral: binding.ephemeral === true,
+      },
       server,
     );
     const up = { ...core, session };

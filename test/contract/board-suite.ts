@@ -214,6 +214,20 @@ export function runBoardContract(name: string, makeEnv: MakeEnv): void {
       assert.deepEqual((await ids(two.tasks, 'agent-b')).sort(), ['claimed', 'free', 'locked']);
     });
 
+    it('treats a lock of another session of the same agent as another holder, an owner-less one as its own', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      await one.tasks.create({ taskId: 'mine', title: 'm', files: ['w1.ts'] }, 'lead');
+      await one.tasks.create({ taskId: 'legacy', title: 'l', files: ['old.ts'] }, 'lead');
+      await one.tasks.create({ taskId: 'free', title: 'f', files: ['free.ts'] }, 'lead');
+      assert.ok((await one.locks.acquire('w1.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w1' })).ok);
+      assert.ok((await one.locks.acquire('old.ts', 'agent-a', { ttlMs: MINUTE })).ok);
+      const find = async (owner: string) =>
+        (await one.tasks.find('agent-a', [], 10, owner)).map((t) => t.taskId).sort();
+      assert.deepEqual(await find('w1'), ['free', 'legacy', 'mine']);
+      assert.deepEqual(await find('w2'), ['free', 'legacy'], 'the w1 window holds w1.ts');
+    });
+
     it('ranks by priority, then oldest first, and honours the limit', async () => {
       const { peer } = await open();
       const { tasks } = await peer();

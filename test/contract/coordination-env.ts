@@ -26,6 +26,8 @@ import { silentLogger } from '../../src/shared/logger.js';
 export interface PeerOptions {
   lockTtlMs?: number;
   agentTtlMs?: number;
+  /** The peer's owner token (a coordinator process's): its agents leaving free only its holdings. */
+  owner?: string;
 }
 
 export interface Peer extends CoordinationServices {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 
+import { publicLock } from '../../src/coordination/locks/types.js';
 import { InvalidArgumentError } from '../../src/shared/errors.js';
 import { waitUntil, type CoordinationEnv, type MakeEnv } from './coordination-env.js';
 
@@ -215,6 +216,93 @@ export function runLockContract(name: string, makeEnv: MakeEnv): void {
       assert.deepEqual(
         (await locks.list()).map((l) => l.file),
         ['c.ts'],
+      );
+    });
+
+    it('treats two owners of one agent id as two holders (two windows, one MCP_AGENT_ID)', async () => {
+      const { peer, events } = await open();
+      const one = await peer();
+      const two = await peer();
+      const granted = await one.locks.acquire('a.ts', 'agent-a', {
+        reason: 'w1',
+        ttlMs: MINUTE,
+        owner: 'w1',
+      });
+      assert.ok(granted.ok);
+      assert.equal(granted.lock.owner, 'w1');
+      // The other window of the same agent, through another coordinator: refused like anyone else.
+      const refused = await two.locks.acquire('a.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w2' });
+      assert.deepEqual(refused, {
+        ok: false,
+        file: 'a.ts',
+        holder: 'agent-a',
+        reason: 'w1',
+        expiresAt: granted.lock.expiresAt,
+      });
+      assert.deepEqual(await two.locks.release('a.ts', 'agent-a', 'w2'), {
+        ok: false,
+        file: 'a.ts',
+        reason: 'not_holder',
+        holder: 'agent-a',
+        expiresAt: granted.lock.expiresAt,
+      });
+      assert.equal(await two.locks.extend('a.ts', 'agent-a', MINUTE, 'w2'), undefined);
+      // A caller of the agent without an owner is not that window either.
+      assert.equal((await two.locks.acquire('a.ts', 'agent-a', { ttlMs: MINUTE })).ok, false);
+      assert.equal((await two.locks.release('a.ts', 'agent-a')).ok, false);
+      const again = await one.locks.acquire('a.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w1' });
+      assert.ok(again.ok);
+      assert.equal(again.extended, true);
+      assert.equal(again.lock.acquiredAt, granted.lock.acquiredAt);
+      assert.ok(await one.locks.extend('a.ts', 'agent-a', MINUTE, 'w1'));
+      const stored = await two.locks.get('a.ts');
+      assert.equal(stored?.owner, 'w1', 'the owner is stored with the lock');
+      assert.equal('owner' in publicLock(stored!), false, 'and never shown');
+      await events.settle();
+      assert.equal(events.ofType('file:locked').length, 2, 'refusals announce nothing');
+      assert.ok((await one.locks.release('a.ts', 'agent-a', 'w1')).ok);
+      assert.ok(
+        (await two.locks.acquire('a.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w2' })).ok,
+        'free again',
+      );
+    });
+
+    it('lets any session of the agent act on a lock without an owner (written before owners)', async () => {
+      const { peer } = await open();
+      const { locks } = await peer();
+      const old = await locks.acquire('a.ts', 'agent-a', { ttlMs: MINUTE });
+      assert.ok(old.ok);
+      assert.equal(old.lock.owner, undefined);
+      const extended = await locks.acquire('a.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w1' });
+      assert.ok(extended.ok);
+      assert.equal(extended.extended, true);
+      assert.ok(await locks.extend('a.ts', 'agent-a', MINUTE, 'w2'));
+      assert.equal((await locks.acquire('a.ts', 'agent-b', { ttlMs: MINUTE, owner: 'w1' })).ok, false);
+      assert.equal((await locks.release('a.ts', 'agent-b', 'w1')).ok, false, 'not another agent');
+      assert.ok((await locks.release('a.ts', 'agent-a', 'w2')).ok);
+    });
+
+    it("releases what one session of an agent holds, and leaves its other sessions' locks", async () => {
+      const { peer } = await open();
+      const { locks } = await peer();
+      await locks.acquire('w1.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w1' });
+      await locks.acquire('w2.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w2' });
+      await locks.acquire('any.ts', 'agent-a', { ttlMs: MINUTE });
+      await locks.acquire('b.ts', 'agent-b', { ttlMs: MINUTE, owner: 'w1' });
+      const released = await locks.releaseAllHeldBy('agent-a', 'agent_left', 'w1');
+      assert.deepEqual(released.map((l) => l.file).sort(), ['any.ts', 'w1.ts']);
+      assert.deepEqual(
+        (await locks.list()).map((l) => l.file),
+        ['b.ts', 'w2.ts'],
+      );
+      // Without an owner: every session of the agent (its heartbeat stopped everywhere).
+      assert.deepEqual(
+        (await locks.releaseAllHeldBy('agent-a')).map((l) => l.file),
+        ['w2.ts'],
+      );
+      assert.deepEqual(
+        (await locks.list()).map((l) => l.file),
+        ['b.ts'],
       );
     });
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
+import type { TaskRecord } from '../../src/coordination/tasks/types.js';
 import { InvalidArgumentError } from '../../src/shared/errors.js';
 import type { CoordinationEnv, MakeEnv } from './coordination-env.js';
 
@@ -268,6 +269,131 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
       );
     });
 
+    it('treats two owners of one agent id as two holders of tasks and their files', async () => {
+      const { peer } = await open();
+      const one = await peer();
+      const two = await peer();
+      const claimed = await one.tasks.claim('T-1', 'agent-a', ['a.ts'], 'w1');
+      assert.ok(claimed.ok);
+      assert.equal(claimed.task.owner, 'w1');
+      assert.deepEqual(await two.tasks.claim('T-1', 'agent-a', ['other.ts'], 'w2'), {
+        ok: false,
+        conflict: 'task',
+        taskId: 'T-1',
+        holder: 'agent-a',
+        status: 'claimed',
+      });
+      assert.equal(await two.locks.get('other.ts'), undefined, 'a refused claim locks nothing');
+      const fileRefusal = await two.tasks.claim('T-2', 'agent-a', ['a.ts'], 'w2');
+      assert.equal(fileRefusal.ok, false);
+      assert.ok(!fileRefusal.ok && fileRefusal.conflict === 'file' && fileRefusal.holder === 'agent-a');
+      for (const refused of [
+        await two.tasks.complete('T-1', 'agent-a', { by: 'w2' }, 'w2'),
+        await two.tasks.release('T-1', 'agent-a', 'w2'),
+        await two.tasks.logStep('T-1', 'agent-a', 'not mine', undefined, 'w2'),
+        await two.tasks.release('T-1', 'agent-a'),
+      ]) {
+        assert.equal(refused.ok, false);
+        assert.ok(!refused.ok && refused.reason === 'not_claimer');
+      }
+      assert.deepEqual(await two.tasks.detectConflicts(['a.ts'], 'agent-a', 'w2'), [
+        { file: 'a.ts', holder: 'agent-a', kind: 'task', taskId: 'T-1' },
+      ]);
+      assert.deepEqual(await one.tasks.detectConflicts(['a.ts'], 'agent-a', 'w1'), []);
+      const again = await one.tasks.claim('T-1', 'agent-a', [], 'w1');
+      assert.ok(again.ok && again.reclaimed, 'the claiming window re-claims');
+      assert.ok((await one.tasks.logStep('T-1', 'agent-a', 'mine', undefined, 'w1')).ok);
+      const done = await one.tasks.complete('T-1', 'agent-a', undefined, 'w1');
+      assert.ok(done.ok);
+      assert.deepEqual(
+        done.releasedLocks.map((l) => l.file),
+        ['a.ts'],
+      );
+      assert.equal(done.task.owner, undefined, 'a finished task has no owner left');
+      const next = await two.tasks.claim('T-2', 'agent-a', ['a.ts'], 'w2');
+      assert.ok(next.ok, 'the file is free for the other window now');
+    });
+
+    it('lets any session of the agent finish a claim without an owner (written before owners)', async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer();
+      const old = await tasks.claim('T-1', 'agent-a', ['a.ts']);
+      assert.ok(old.ok);
+      assert.equal(old.task.owner, undefined);
+      assert.equal((await tasks.release('T-1', 'agent-b', 'w1')).ok, false, 'not another agent');
+      const done = await tasks.complete('T-1', 'agent-a', 'ok', 'w2');
+      assert.ok(done.ok);
+      assert.deepEqual(await locks.list(), []);
+    });
+
+    it("releases the tasks of one session of an agent, and leaves its other sessions' claims", async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer();
+      await tasks.claim('T-1', 'agent-a', ['a.ts'], 'w1');
+      await tasks.claim('T-2', 'agent-a', ['b.ts'], 'w2');
+      await tasks.claim('T-3', 'agent-a', ['c.ts']);
+      const released = await tasks.releaseAllFor('agent-a', 'w1');
+      assert.deepEqual(released.map((t) => t.taskId).sort(), ['T-1', 'T-3']);
+      assert.deepEqual(
+        (await locks.list()).map((l) => [l.file, l.owner]),
+        [['b.ts', 'w2']],
+      );
+      assert.deepEqual(
+        (await tasks.list('claimed')).map((t) => t.taskId),
+        ['T-2'],
+      );
+      assert.deepEqual(
+        (await tasks.releaseAllFor('agent-a')).map((t) => t.taskId),
+        ['T-2'],
+        'without an owner: every session',
+      );
+      assert.deepEqual(await locks.list(), []);
+    });
+
+    it('an agent leaving one coordinator frees only what that coordinator took for it', async () => {
+      const { peer } = await open();
+      const one = await peer({ owner: 'w1' });
+      const two = await peer({ owner: 'w2' });
+      await one.agents.register('agent-a', { name: 'ide' });
+      await two.agents.register('agent-a', { name: 'ide' });
+      assert.ok((await one.tasks.claim('T-1', 'agent-a', ['a.ts'], 'w1')).ok);
+      assert.ok((await one.locks.acquire('one.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w1' })).ok);
+      assert.ok((await two.tasks.claim('T-2', 'agent-a', ['b.ts'], 'w2')).ok);
+      assert.ok((await two.locks.acquire('two.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w2' })).ok);
+      await one.close();
+      assert.deepEqual(
+        (await two.locks.list()).map((l) => l.file),
+        ['b.ts', 'two.ts'],
+      );
+      assert.deepEqual(
+        (await two.tasks.list('claimed')).map((t) => t.taskId),
+        ['T-2'],
+      );
+      assert.equal((await two.tasks.get('T-1'))?.status, 'released');
+    });
+
+    it("restores a claim with its owner: the files stay that session's (shared stores)", async (t) => {
+      const { kind, peer } = await open();
+      if (kind === 'memory') {
+        // Nothing to restore into: each process's memory store starts empty (see restoreIfEmpty).
+        const { tasks } = await peer();
+        assert.equal(await tasks.restoreIfEmpty(async () => [restoredTask()]), 0);
+        return;
+      }
+      t.diagnostic('redis: the restore script writes the owner into the lock values');
+      const { tasks, locks } = await peer();
+      assert.equal(await tasks.restoreIfEmpty(async () => [restoredTask()]), 1);
+      assert.deepEqual(
+        (await locks.list()).map((l) => [l.file, l.holder, l.owner]),
+        [['r.ts', 'agent-a', 'w1']],
+      );
+      assert.equal((await locks.acquire('r.ts', 'agent-a', { ttlMs: MINUTE, owner: 'w2' })).ok, false);
+      const released = await tasks.release('T-R', 'agent-a', 'w2');
+      assert.ok(!released.ok && released.reason === 'not_claimer');
+      assert.ok((await tasks.complete('T-R', 'agent-a', undefined, 'w1')).ok);
+      assert.deepEqual(await locks.list(), []);
+    });
+
     it('lets exactly one of many racing agents claim a task', async () => {
       const { peer } = await open();
       const a = await peer();
@@ -288,4 +414,17 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
       await assert.rejects(tasks.claim('', 'agent-a'), InvalidArgumentError);
     });
   });
+}
+
+function restoredTask(): TaskRecord {
+  const at = new Date().toISOString();
+  return {
+    taskId: 'T-R',
+    status: 'claimed',
+    agentId: 'agent-a',
+    owner: 'w1',
+    files: ['r.ts'],
+    claimedAt: at,
+    updatedAt: at,
+  };
 }

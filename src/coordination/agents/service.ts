@@ -53,6 +53,12 @@ export interface AgentsOptions {
   tasks: Tasks;
   /** This coordinator's instance id, recorded with its agents. */
   source: string;
+  /**
+   * This coordinator's owner token (see locks/types.ts): its agents leaving free only the locks
+   * and claims taken through it (and their owner-less ones), not those of another process acting
+   * as the same agent. Absent: leaving frees every session's.
+   */
+  owner?: string;
   ttlMs: number;
   clock?: Clock;
   logger?: Logger;
@@ -146,7 +152,7 @@ export class Agents {
         if (await this.options.backend.remove(id)) {
           this.publishLeft(id, 'leave');
         }
-        await this.releaseHoldings(id);
+        await this.releaseHoldings(id, this.options.owner);
       } catch (error) {
         // Its key expires without heartbeats; a sweep elsewhere then announces and cleans up.
         this.logger.warn('agent leave deferred to expiry', { agentId: id, error });
@@ -166,6 +172,7 @@ export class Agents {
       if (this.local.has(id)) continue;
       if (!(await this.options.backend.claimExpired(id))) continue;
       this.publishLeft(id, 'expired');
+      // No session of it heartbeats anywhere: everything it holds goes, whoever took it.
       await this.releaseHoldings(id);
       gone.push(id);
     }
@@ -249,9 +256,10 @@ export class Agents {
     this.options.bus.publish({ type: 'agent:left', agentId, data: { agentId, cause } });
   }
 
-  private async releaseHoldings(agentId: string): Promise<void> {
-    await this.options.tasks.releaseAllFor(agentId);
-    await this.options.locks.releaseAllHeldBy(agentId, 'agent_left');
+  /** With `owner`: only that session's holdings (and the agent's owner-less ones). */
+  private async releaseHoldings(agentId: string, owner?: string): Promise<void> {
+    await this.options.tasks.releaseAllFor(agentId, owner);
+    await this.options.locks.releaseAllHeldBy(agentId, 'agent_left', owner);
   }
 
   private schedule(): void {

@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 
 import { systemClock, type Clock } from '../types.js';
-import type { AcquireOptions, AcquireResult, LockBackend, LockRecord, ReleaseResult } from './types.js';
+import {
+  heldBy,
+  type AcquireOptions,
+  type AcquireResult,
+  type LockBackend,
+  type LockRecord,
+  type ReleaseResult,
+} from './types.js';
 
 interface Entry {
   record: LockRecord;
@@ -20,7 +27,7 @@ export class MemoryLockBackend implements LockBackend {
 
   async acquire(file: string, agentId: string, options: AcquireOptions): Promise<AcquireResult> {
     const current = this.live(file);
-    if (current && current.holder !== agentId) {
+    if (current && !heldBy(current, agentId, options.owner)) {
       return {
         ok: false,
         file,
@@ -35,6 +42,7 @@ export class MemoryLockBackend implements LockBackend {
       : {
           file,
           holder: agentId,
+          ...(options.owner ? { owner: options.owner } : {}),
           ...(options.reason !== undefined ? { reason: options.reason } : {}),
           token: randomUUID(),
           acquiredAt: new Date(now).toISOString(),
@@ -43,19 +51,24 @@ export class MemoryLockBackend implements LockBackend {
     return { ok: true, lock: this.put(record, options.ttlMs), extended: current !== undefined };
   }
 
-  async release(file: string, agentId: string): Promise<ReleaseResult> {
+  async release(file: string, agentId: string, owner?: string): Promise<ReleaseResult> {
     const current = this.live(file);
     if (!current) return { ok: false, file, reason: 'not_locked' };
-    if (current.holder !== agentId) {
+    if (!heldBy(current, agentId, owner)) {
       return { ok: false, file, reason: 'not_holder', holder: current.holder, expiresAt: current.expiresAt };
     }
     this.entries.delete(file);
     return { ok: true, lock: current, releasedAt: new Date(this.clock.now()).toISOString() };
   }
 
-  async extend(file: string, agentId: string, ttlMs: number): Promise<LockRecord | undefined> {
+  async extend(
+    file: string,
+    agentId: string,
+    ttlMs: number,
+    owner?: string,
+  ): Promise<LockRecord | undefined> {
     const current = this.live(file);
-    if (!current || current.holder !== agentId) return undefined;
+    if (!current || !heldBy(current, agentId, owner)) return undefined;
     return this.put(current, ttlMs);
   }
 

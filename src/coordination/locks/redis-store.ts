@@ -144,6 +144,17 @@ local clock = redis.call('TIME')
 local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 `;
 
+/**
+ * Lua: `held_by(holder, recOwner, agent, owner)`, the holder rule of heldBy (types.ts) — the same
+ * agent, and the same owner unless the record has none. `owner` is '' for a caller without one.
+ */
+export const LUA_HELD_BY = `
+local function held_by(holder, rec_owner, agent, owner)
+  if holder ~= agent then return false end
+  return rec_owner == nil or rec_owner == cjson.null or rec_owner == '' or rec_owner == owner
+end
+`;
+
 /** SCAN MATCH pattern for every key under `prefix` (glob characters in the prefix escaped). */
 export function scanPattern(prefix: string): string {
   return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;

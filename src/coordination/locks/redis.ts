@@ -8,19 +8,20 @@ import { randomUUID } from 'node:crypto';
 
 import { scanKeys, type RedisClient } from '../redis-connect.js';
 
-import { LUA_CLOCK, LuaScript, parseJson, scanPattern, storeCall } from './redis-store.js';
+import { LUA_CLOCK, LUA_HELD_BY, LuaScript, parseJson, scanPattern, storeCall } from './redis-store.js';
 import type { AcquireOptions, AcquireResult, LockBackend, LockRecord, ReleaseResult } from './types.js';
 
-// ARGV: agentId, ttlMs, new record JSON without its times, reason, '1' to set the reason ('0' keeps it).
-// Returns {1, json} acquired, {2, json} extended by the holder, {0, json} held by someone else.
-const ACQUIRE = new LuaScript(`${LUA_CLOCK}
+// ARGV: agentId, ttlMs, new record JSON without its times, reason, '1' to set the reason ('0' keeps
+// it), owner ('' none). Returns {1, json} acquired, {2, json} extended by the holder, {0, json} held
+// by someone else (another agent, or another session of this one).
+const ACQUIRE = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}
 local ttl = tonumber(ARGV[2])
 local expiresAt = iso(now_ms + ttl)
 local fresh = string.sub(ARGV[3], 1, -2) .. ',"acquiredAt":"' .. iso(now_ms) .. '","expiresAt":"' .. expiresAt .. '"}'
 if redis.call('SET', KEYS[1], fresh, 'NX', 'PX', ttl) then return {1, fresh} end
 local cur = redis.call('GET', KEYS[1])
 local rec = cjson.decode(cur)
-if rec.holder ~= ARGV[1] then return {0, cur} end
+if not held_by(rec.holder, rec.owner, ARGV[1], ARGV[6]) then return {0, cur} end
 rec.expiresAt = expiresAt
 if ARGV[5] == '1' then rec.reason = ARGV[4] end
 local out = cjson.encode(rec)
@@ -28,21 +29,23 @@ redis.call('SET', KEYS[1], out, 'PX', ttl)
 return {2, out}
 `);
 
-// ARGV: agentId. Returns {1, json, releasedAt} released, {0} not locked, {-1, json} held by someone else.
-const RELEASE = new LuaScript(`${LUA_CLOCK}
+// ARGV: agentId, owner ('' none). Returns {1, json, releasedAt} released, {0} not locked, {-1, json}
+// held by someone else.
+const RELEASE = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}
 local cur = redis.call('GET', KEYS[1])
 if not cur then return {0} end
-if cjson.decode(cur).holder ~= ARGV[1] then return {-1, cur} end
+local rec = cjson.decode(cur)
+if not held_by(rec.holder, rec.owner, ARGV[1], ARGV[2]) then return {-1, cur} end
 redis.call('DEL', KEYS[1])
 return {1, cur, iso(now_ms)}
 `);
 
-// ARGV: agentId, ttlMs. Returns the updated JSON, or false when not the holder.
-const EXTEND = new LuaScript(`${LUA_CLOCK}
+// ARGV: agentId, ttlMs, owner ('' none). Returns the updated JSON, or false when not the holder.
+const EXTEND = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
 local rec = cjson.decode(cur)
-if rec.holder ~= ARGV[1] then return false end
+if not held_by(rec.holder, rec.owner, ARGV[1], ARGV[3]) then return false end
 rec.expiresAt = iso(now_ms + tonumber(ARGV[2]))
 local out = cjson.encode(rec)
 redis.call('SET', KEYS[1], out, 'PX', ARGV[2])
@@ -68,6 +71,7 @@ export class RedisLockBackend implements LockBackend {
     const fresh = {
       file,
       holder: agentId,
+      ...(options.owner ? { owner: options.owner } : {}),
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
       token: randomUUID(),
     };
@@ -77,6 +81,7 @@ export class RedisLockBackend implements LockBackend {
       JSON.stringify(fresh),
       options.reason ?? '',
       options.reason !== undefined ? '1' : '0',
+      options.owner ?? '',
     ];
     const reply = await storeCall(this.redis, () => ACQUIRE.run(this.redis, [this.keyPrefix + file], args));
     const [code, json] = reply as [number, string];
@@ -87,9 +92,9 @@ export class RedisLockBackend implements LockBackend {
     return { ok: true, lock: record, extended: code === 2 };
   }
 
-  async release(file: string, agentId: string): Promise<ReleaseResult> {
+  async release(file: string, agentId: string, owner?: string): Promise<ReleaseResult> {
     const reply = await storeCall(this.redis, () =>
-      RELEASE.run(this.redis, [this.keyPrefix + file], [agentId]),
+      RELEASE.run(this.redis, [this.keyPrefix + file], [agentId, owner ?? '']),
     );
     const [code, json, releasedAt] = reply as [number, string | undefined, string | undefined];
     if (code === 0) return { ok: false, file, reason: 'not_locked' };
@@ -98,9 +103,14 @@ export class RedisLockBackend implements LockBackend {
     return { ok: false, file, reason: 'not_holder', holder: record.holder, expiresAt: record.expiresAt };
   }
 
-  async extend(file: string, agentId: string, ttlMs: number): Promise<LockRecord | undefined> {
+  async extend(
+    file: string,
+    agentId: string,
+    ttlMs: number,
+    owner?: string,
+  ): Promise<LockRecord | undefined> {
     const reply = await storeCall(this.redis, () =>
-      EXTEND.run(this.redis, [this.keyPrefix + file], [agentId, ttlMs]),
+      EXTEND.run(this.redis, [this.keyPrefix + file], [agentId, ttlMs, owner ?? '']),
     );
     return typeof reply === 'string' ? parseRecord(reply, file) : undefined;
   }
@@ -143,6 +153,7 @@ export function parseRecord(json: string | undefined, file: string): LockRecord 
   return {
     file,
     holder: String(parsed.holder ?? 'unknown'),
+    ...(typeof parsed.owner === 'string' && parsed.owner !== '' ? { owner: parsed.owner } : {}),
     ...(typeof parsed.reason === 'string' ? { reason: parsed.reason } : {}),
     ...(typeof parsed.taskId === 'string' ? { taskId: parsed.taskId } : {}),
     token: String(parsed.token ?? ''),

@@ -7,7 +7,14 @@ import { InvalidArgumentError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/logger.js';
 import { systemClock, type Clock, type CoordinationEvent, type EventBus } from '../types.js';
 import { LockExpiryWatcher } from './expiry-watcher.js';
-import type { AcquireOptions, AcquireResult, LockBackend, LockRecord, ReleaseResult } from './types.js';
+import {
+  heldBy,
+  type AcquireOptions,
+  type AcquireResult,
+  type LockBackend,
+  type LockRecord,
+  type ReleaseResult,
+} from './types.js';
 
 /** Why a lock went away, carried in `file:unlocked` events. */
 export type UnlockCause = 'released' | 'task_completed' | 'task_released' | 'agent_left';
@@ -45,16 +52,22 @@ export class Locks {
     return result;
   }
 
-  async release(file: string, agentId: string): Promise<ReleaseResult> {
-    const result = await this.backend.release(file, agentId);
+  /** `owner`: the caller's owner token (see locks/types.ts); only the holder releases. */
+  async release(file: string, agentId: string, owner?: string): Promise<ReleaseResult> {
+    const result = await this.backend.release(file, agentId, owner);
     if (result.ok) this.announceUnlocked(result.lock, 'released', result.releasedAt);
     return result;
   }
 
   /** Quietly push the expiry out (task renewals): no event, the watch follows. */
-  async extend(file: string, agentId: string, ttlMs: number): Promise<LockRecord | undefined> {
+  async extend(
+    file: string,
+    agentId: string,
+    ttlMs: number,
+    owner?: string,
+  ): Promise<LockRecord | undefined> {
     assertTtl(ttlMs);
-    const lock = await this.backend.extend(file, agentId, ttlMs);
+    const lock = await this.backend.extend(file, agentId, ttlMs, owner);
     if (lock) this.watcher.track(lock);
     return lock;
   }
@@ -71,12 +84,20 @@ export class Locks {
     return this.backend.list();
   }
 
-  /** Release every lock `agentId` holds (an agent leaving). */
-  async releaseAllHeldBy(agentId: string, cause: UnlockCause = 'agent_left'): Promise<LockRecord[]> {
+  /**
+   * Release the locks `agentId` holds (an agent leaving): with `owner`, only those of that session
+   * (and the agent's locks without an owner); without, those of every session of the agent (its
+   * heartbeat stopped everywhere).
+   */
+  async releaseAllHeldBy(
+    agentId: string,
+    cause: UnlockCause = 'agent_left',
+    owner?: string,
+  ): Promise<LockRecord[]> {
     const released: LockRecord[] = [];
     for (const lock of await this.backend.list()) {
-      if (lock.holder !== agentId) continue;
-      const result = await this.backend.release(lock.file, agentId);
+      if (owner !== undefined ? !heldBy(lock, agentId, owner) : lock.holder !== agentId) continue;
+      const result = await this.backend.release(lock.file, agentId, owner ?? lock.owner);
       if (!result.ok) continue;
       this.announceUnlocked(result.lock, cause, result.releasedAt);
       released.push(result.lock);

@@ -11,8 +11,9 @@ import { randomUUID } from 'node:crypto';
 
 import { LIMITS } from '../limits.js';
 import type { MemoryLockBackend } from '../locks/memory.js';
-import type { LockRecord } from '../locks/types.js';
+import { heldBy, type LockRecord } from '../locks/types.js';
 import {
+  claimedBy,
   lockReasonFor,
   type ClaimedLock,
   type ClaimResult,
@@ -71,13 +72,19 @@ export class MemoryTaskBackend implements TaskBackend {
     return { ok: true, task };
   }
 
-  async claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult> {
+  async claim(
+    taskId: string,
+    agentId: string,
+    files: string[],
+    ttlMs: number,
+    owner?: string,
+  ): Promise<ClaimResult> {
     const current = this.tasks.get(taskId);
     if (
       current &&
       current.status !== 'released' &&
       current.status !== 'open' &&
-      !(current.status === 'claimed' && current.agentId === agentId)
+      !claimedBy(current, agentId, owner)
     ) {
       return { ok: false, conflict: 'task', taskId, holder: current.agentId, status: current.status };
     }
@@ -89,7 +96,7 @@ export class MemoryTaskBackend implements TaskBackend {
     const all = unique([...(current?.files ?? []), ...files]);
     for (const file of all) {
       const lock = this.locks.live(file);
-      if (lock && lock.holder !== agentId) {
+      if (lock && !heldBy(lock, agentId, owner)) {
         return {
           ok: false,
           conflict: 'file',
@@ -107,6 +114,7 @@ export class MemoryTaskBackend implements TaskBackend {
       const record: LockRecord = existing ?? {
         file,
         holder: agentId,
+        ...(owner ? { owner } : {}),
         reason: lockReasonFor(taskId),
         taskId,
         token: randomUUID(),
@@ -115,12 +123,16 @@ export class MemoryTaskBackend implements TaskBackend {
       };
       return { lock: this.locks.put(record, ttlMs), extended: existing !== undefined };
     });
-    const { completedAt: _done, result: _result, ...kept } = current ?? { taskId };
+    const { completedAt: _done, result: _result, owner: previousOwner, ...kept } = current ?? { taskId };
+    // A session reclaiming an owner-less claim of its agent takes it over; an agent-level caller
+    // reclaiming keeps the session's.
+    const claimOwner = owner || (reclaimed ? previousOwner : undefined);
     const task: TaskRecord = {
       ...kept,
       taskId,
       status: 'claimed',
       agentId,
+      ...(claimOwner ? { owner: claimOwner } : {}),
       files: all,
       claimedAt: reclaimed && current.claimedAt !== undefined ? current.claimedAt : now,
       updatedAt: now,
@@ -129,13 +141,19 @@ export class MemoryTaskBackend implements TaskBackend {
     return { ok: true, task, locks, reclaimed };
   }
 
-  async logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult> {
+  async logStep(
+    taskId: string,
+    agentId: string,
+    message: string,
+    data: unknown,
+    owner?: string,
+  ): Promise<LogStepResult> {
     const current = this.tasks.get(taskId);
     if (!current) return { ok: false, taskId, reason: 'not_found' };
     if (current.status !== 'claimed') {
       return { ok: false, taskId, reason: 'not_claimed', holder: current.agentId, status: current.status };
     }
-    if (current.agentId !== agentId) {
+    if (!claimedBy(current, agentId, owner)) {
       return { ok: false, taskId, reason: 'not_claimer', holder: current.agentId, status: current.status };
     }
     const nowMs = this.locks.clock.now();
@@ -174,21 +192,29 @@ export class MemoryTaskBackend implements TaskBackend {
     agentId: string,
     status: 'completed' | 'released',
     result?: unknown,
+    owner?: string,
   ): Promise<FinishResult> {
     const current = this.tasks.get(taskId);
     if (!current) return { ok: false, taskId, reason: 'not_found' };
     if (current.status !== 'claimed') {
       return { ok: false, taskId, reason: 'not_claimed', holder: current.agentId, status: current.status };
     }
-    if (current.agentId !== agentId) {
+    if (!claimedBy(current, agentId, owner)) {
       return { ok: false, taskId, reason: 'not_claimer', holder: current.agentId, status: current.status };
     }
     return { ok: true, ...this.close(current, status, result) };
   }
 
-  async releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
+  async releaseAllFor(
+    agentId: string,
+    owner?: string,
+  ): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
     return [...this.tasks.values()]
-      .filter((task) => task.status === 'claimed' && task.agentId === agentId)
+      .filter((task) =>
+        owner !== undefined
+          ? claimedBy(task, agentId, owner)
+          : task.status === 'claimed' && task.agentId === agentId,
+      )
       .map((task) => this.close(task, 'released'));
   }
 
@@ -202,25 +228,30 @@ export class MemoryTaskBackend implements TaskBackend {
       .sort(byTaskId);
   }
 
-  async find(agentId: string, capabilities: readonly string[], limit: number): Promise<TaskRecord[]> {
+  async find(
+    agentId: string,
+    capabilities: readonly string[],
+    limit: number,
+    owner?: string,
+  ): Promise<TaskRecord[]> {
     const have = new Set(capabilities);
     const found: TaskRecord[] = [];
     for (const task of this.open) {
       if (found.length >= limit) break;
-      if (this.takeable(task, agentId, have)) found.push(task);
+      if (this.takeable(task, agentId, have, owner)) found.push(task);
     }
     return found;
   }
 
   /** An open task's remaining conditions: capabilities, dependencies, files free of others. */
-  private takeable(task: TaskRecord, agentId: string, have: ReadonlySet<string>): boolean {
+  private takeable(task: TaskRecord, agentId: string, have: ReadonlySet<string>, owner?: string): boolean {
     if (!(task.capabilities ?? []).every((c) => have.has(c))) return false;
     if (!(task.dependsOn ?? []).every((d) => this.tasks.get(d)?.status === 'completed')) return false;
     return task.files.every((file) => {
       const claimers = this.claimedFiles.get(file);
       if (claimers && (claimers.size > 1 || !claimers.has(agentId))) return false;
       const lock = this.locks.live(file);
-      return !lock || lock.holder === agentId;
+      return !lock || heldBy(lock, agentId, owner);
     });
   }
 
@@ -255,16 +286,17 @@ export class MemoryTaskBackend implements TaskBackend {
     const now = new Date(this.locks.clock.now()).toISOString();
     const releasedLocks: LockRecord[] = [];
     // A file another claimed task of the same agent also lists stays locked for that task: the
-    // index counts it more than once for the agent (this task is still counted).
+    // index counts it more than once for the agent (this task is still counted). Such a task is
+    // this holder's own: another session's claim of the file would have been refused.
     const stillNeeded = (file: string) => (this.claimedFiles.get(file)?.get(current.agentId) ?? 0) > 1;
     for (const file of current.files) {
       const lock = this.locks.live(file);
-      if (lock && lock.holder === current.agentId && !stillNeeded(file)) {
+      if (lock && heldBy(lock, current.agentId, current.owner) && !stillNeeded(file)) {
         this.locks.delete(file);
         releasedLocks.push(lock);
       }
     }
-    const { completedAt: _done, result: _result, ...kept } = current;
+    const { completedAt: _done, result: _result, owner: _owner, ...kept } = current;
     const task: TaskRecord = {
       ...kept,
       status,

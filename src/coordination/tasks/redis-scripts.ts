@@ -3,7 +3,7 @@
  * task operation — check, then write — so no other client can interleave and a refusal leaves
  * nothing behind. Times come from the Redis clock (LUA_CLOCK).
  */
-import { LUA_CLOCK, LuaScript } from '../locks/redis-store.js';
+import { LUA_CLOCK, LUA_HELD_BY, LuaScript } from '../locks/redis-store.js';
 
 /**
  * The find index, kept by every script that changes a task's status or files. KEYS[1] the tasks
@@ -53,17 +53,17 @@ end
 `;
 
 // KEYS: tasks hash, open index, claimed files. ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase,
-// files JSON, lock reason.
+// files JSON, lock reason, owner ('' none).
 // Returns {'task', taskJson} | {'dependency', id, status} | {'file', lockJson, file}
 //       | {'ok', taskJson, reclaimed, (file, lockJson, extended)*}.
-export const CLAIM = new LuaScript(`${LUA_CLOCK}${INDEX_FN}
-local taskId, agent, ttl, lockPrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+export const CLAIM = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}
+local taskId, agent, ttl, lockPrefix, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[3]))
 local cur = redis.call('HGET', KEYS[1], taskId)
 local task = cur and cjson.decode(cur)
 local reclaimed = false
 if task then
-  if task.status == 'claimed' and task.agentId == agent then reclaimed = true
+  if task.status == 'claimed' and held_by(task.agentId, task.owner, agent, owner) then reclaimed = true
   elseif task.status ~= 'released' and task.status ~= 'open' then return {'task', cur} end
   if type(task.dependsOn) == 'table' then
     for _, d in ipairs(task.dependsOn) do
@@ -79,7 +79,10 @@ if task and type(task.files) == 'table' then for _, f in ipairs(task.files) do a
 for _, f in ipairs(cjson.decode(ARGV[6])) do add(f) end
 for _, f in ipairs(all) do
   local held = redis.call('GET', lockPrefix .. f)
-  if held and cjson.decode(held).holder ~= agent then return {'file', held, f} end
+  if held then
+    local lock = cjson.decode(held)
+    if not held_by(lock.holder, lock.owner, agent, owner) then return {'file', held, f} end
+  end
 end
 ensure_index()
 if task then index(taskId, task, -1) end
@@ -93,6 +96,7 @@ for i, f in ipairs(all) do
   else
     rec = {file = f, holder = agent, reason = ARGV[7], taskId = taskId, token = ARGV[5] .. ':' .. i,
            acquiredAt = now, expiresAt = expiresAt}
+    if owner ~= '' then rec.owner = owner end
     extended = '0'
   end
   local out = cjson.encode(rec)
@@ -103,6 +107,9 @@ end
 local rec = task or {taskId = taskId}
 if not reclaimed then rec.claimedAt = now end
 rec.status = 'claimed'; rec.agentId = agent; rec.files = all; rec.updatedAt = now
+-- A session reclaiming an owner-less claim of its agent takes it over; an agent-level caller
+-- reclaiming keeps the session's.
+if owner ~= '' then rec.owner = owner elseif not reclaimed then rec.owner = nil end
 rec.completedAt = nil; rec.result = nil
 reply[2] = cjson.encode(rec)
 redis.call('HSET', KEYS[1], taskId, reply[2])
@@ -127,14 +134,15 @@ index(ARGV[1], cjson.decode(out), 1)
 return {'ok', out}
 `);
 
-// KEYS: tasks hash, the task's log stream. ARGV: taskId, agentId, message, data JSON or '', steps kept.
+// KEYS: tasks hash, the task's log stream. ARGV: taskId, agentId, message, data JSON or '', steps
+// kept, owner ('' none).
 // Returns {'ok', stepId, taskJson, at} | {'not_found'} | {'not_claimed' | 'not_claimer', taskJson}.
-export const LOG_STEP = new LuaScript(`${LUA_CLOCK}
+export const LOG_STEP = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {'not_found'} end
 local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
-if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
+if not held_by(task.agentId, task.owner, ARGV[2], ARGV[6]) then return {'not_claimer', cur} end
 local at = iso(now_ms)
 local id
 if ARGV[4] == '' then
@@ -151,20 +159,25 @@ return {'ok', id, out, at}
 
 // Shared by FINISH and RELEASE_ALL: close one task, appending taskJson, n, (file, lockJson)*n.
 const CLOSE_FN = `
--- keep: files another claimed task of the same agent still needs (nil: none to keep).
+-- keep: files another claimed task of the same holder still needs (nil: none to keep).
 local function close(task, status, now, lockPrefix, resultJson, reply, keep)
   index(task.taskId, task, -1)
   local released = {}
+  local owner = task.owner
+  if type(owner) ~= 'string' then owner = '' end
   if type(task.files) == 'table' then
     for _, f in ipairs(task.files) do
       local held = redis.call('GET', lockPrefix .. f)
-      if held and cjson.decode(held).holder == task.agentId and not (keep and keep[f]) then
-        redis.call('DEL', lockPrefix .. f)
-        released[#released + 1] = f; released[#released + 1] = held
+      if held and not (keep and keep[f]) then
+        local lock = cjson.decode(held)
+        if held_by(lock.holder, lock.owner, task.agentId, owner) then
+          redis.call('DEL', lockPrefix .. f)
+          released[#released + 1] = f; released[#released + 1] = held
+        end
       end
     end
   end
-  task.status = status; task.updatedAt = now; task.result = nil
+  task.status = status; task.updatedAt = now; task.result = nil; task.owner = nil
   if status == 'completed' then task.completedAt = now end
   local out = cjson.encode(task)
   -- Spliced in as text: a cjson round trip would turn [] into {} and mangle big numbers.
@@ -176,15 +189,17 @@ local function close(task, status, now, lockPrefix, resultJson, reply, keep)
 end
 `;
 
-// KEYS: tasks hash, open index, claimed files. ARGV: taskId, agentId, status, lockPrefix, result JSON or ''.
-export const FINISH = new LuaScript(`${LUA_CLOCK}${INDEX_FN}${CLOSE_FN}
+// KEYS: tasks hash, open index, claimed files. ARGV: taskId, agentId, status, lockPrefix, result
+// JSON or '', owner ('' none).
+export const FINISH = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}${CLOSE_FN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {'not_found'} end
 local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
-if task.agentId ~= ARGV[2] then return {'not_claimer', cur} end
+if not held_by(task.agentId, task.owner, ARGV[2], ARGV[6]) then return {'not_claimer', cur} end
 ensure_index()
--- A file another claimed task of the same agent lists: counted twice for the agent in the index.
+-- A file another claimed task of the same agent lists: counted twice for the agent in the index
+-- (that task is this holder's own: another session's claim of the file would have been refused).
 local keep = {}
 if type(task.files) == 'table' then
   for _, f in ipairs(task.files) do
@@ -197,14 +212,18 @@ close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply, keep)
 return reply
 `);
 
-// KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix.
-export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${INDEX_FN}${CLOSE_FN}
+// KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix, owner ('': every
+// session of the agent; else that session's claims and the agent's owner-less ones).
+export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}${CLOSE_FN}
 ensure_index()
 local entries = redis.call('HGETALL', KEYS[1])
 local reply = {}
 for i = 1, #entries, 2 do
   local task = cjson.decode(entries[i + 1])
-  if task.status == 'claimed' and task.agentId == ARGV[1] then close(task, 'released', iso(now_ms), ARGV[2], '', reply) end
+  if task.status == 'claimed' and task.agentId == ARGV[1]
+      and (ARGV[3] == '' or held_by(task.agentId, task.owner, ARGV[1], ARGV[3])) then
+    close(task, 'released', iso(now_ms), ARGV[2], '', reply)
+  end
 end
 return reply
 `);
@@ -214,7 +233,7 @@ return reply
 // nothing is overwritten, so two coordinators restoring at once restore once. A claimed task gets
 // its file locks back for the claimer (a file someone locked meanwhile stays theirs).
 // KEYS: tasks hash, open index, claimed files. ARGV: lockPrefix, ttlMs, tokenBase, lock reason
-// prefix, n, (taskId, json)*n, locks JSON [[file, holder, taskId], …].
+// prefix, n, (taskId, json)*n, locks JSON [[file, holder, taskId, owner?], …].
 export const RESTORE = new LuaScript(`${LUA_CLOCK}${INDEX_FN}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local n = tonumber(ARGV[5])
@@ -226,6 +245,7 @@ local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[2]))
 for i, l in ipairs(cjson.decode(ARGV[6 + n * 2])) do
   local rec = {file = l[1], holder = l[2], reason = ARGV[4] .. l[3], taskId = l[3],
                token = ARGV[3] .. ':' .. i, acquiredAt = now, expiresAt = expiresAt}
+  if type(l[4]) == 'string' and l[4] ~= '' then rec.owner = l[4] end
   redis.call('SET', ARGV[1] .. l[1], cjson.encode(rec), 'NX', 'PX', ARGV[2])
 end
 return n
@@ -234,11 +254,12 @@ return n
 // The tasks agentId may take now, best first: the open index walked a page at a time, each task
 // checked (capabilities, dependencies, files claimed or locked by another agent) until `limit`
 // of them passed. A member whose task no longer matches it is dropped (the index heals itself).
-// KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix, capabilities JSON, limit.
+// KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix, capabilities JSON, limit,
+// owner ('' none: a lock of another session of the agent counts as another's only then).
 // Returns the task JSONs.
-export const FIND = new LuaScript(`${INDEX_FN}
+export const FIND = new LuaScript(`${LUA_HELD_BY}${INDEX_FN}
 ensure_index()
-local agent, lockPrefix, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local agent, lockPrefix, limit, owner = ARGV[1], ARGV[2], tonumber(ARGV[4]), ARGV[5]
 local have = {}
 for _, c in ipairs(cjson.decode(ARGV[3])) do have[c] = true end
 local statuses = {}
@@ -263,7 +284,10 @@ local function takeable(t)
         for who in pairs(cjson.decode(claimers)) do if who ~= agent then return false end end
       end
       local lock = redis.call('GET', lockPrefix .. f)
-      if lock and cjson.decode(lock).holder ~= agent then return false end
+      if lock then
+        local l = cjson.decode(lock)
+        if not held_by(l.holder, l.owner, agent, owner) then return false end
+      end
     end
   end
   return true

@@ -74,9 +74,7 @@ export class RedisTaskBackend implements TaskBackend {
   async create(spec: TaskSpec, agentId: string): Promise<CreateResult> {
     const record = { ...spec, status: 'open', agentId: '', createdBy: agentId };
     const args = [spec.taskId, JSON.stringify(record), JSON.stringify(spec.dependsOn)];
-    const reply = (await storeCall(this.redis, () =>
-      CREATE.run(this.redis, this.keys, args),
-    )) as string[];
+    const reply = (await storeCall(this.redis, () => CREATE.run(this.redis, this.keys, args))) as string[];
     const [kind, value = ''] = reply;
     if (kind === 'ok') return { ok: true, task: parseTask(value, spec.taskId) };
     if (kind === 'unknown_dependency') {
@@ -92,10 +90,16 @@ export class RedisTaskBackend implements TaskBackend {
     };
   }
 
-  async logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult> {
+  async logStep(
+    taskId: string,
+    agentId: string,
+    message: string,
+    data: unknown,
+    owner?: string,
+  ): Promise<LogStepResult> {
     const dataJson = data === undefined ? '' : (JSON.stringify(data) ?? '');
     const keys = [this.tasksKey, taskLogKey(this.prefix, taskId)];
-    const args = [taskId, agentId, message, dataJson, this.stepsKept];
+    const args = [taskId, agentId, message, dataJson, this.stepsKept, owner ?? ''];
     const reply = (await storeCall(this.redis, () => LOG_STEP.run(this.redis, keys, args))) as string[];
     const [kind, first = '', second = '', at = ''] = reply;
     if (kind === 'not_found') return { ok: false, taskId, reason: 'not_found' };
@@ -133,7 +137,13 @@ export class RedisTaskBackend implements TaskBackend {
     });
   }
 
-  async claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult> {
+  async claim(
+    taskId: string,
+    agentId: string,
+    files: string[],
+    ttlMs: number,
+    owner?: string,
+  ): Promise<ClaimResult> {
     const args = [
       taskId,
       agentId,
@@ -142,10 +152,9 @@ export class RedisTaskBackend implements TaskBackend {
       randomUUID(),
       JSON.stringify(files),
       lockReasonFor(taskId),
+      owner ?? '',
     ];
-    const reply = (await storeCall(this.redis, () =>
-      CLAIM.run(this.redis, this.keys, args),
-    )) as string[];
+    const reply = (await storeCall(this.redis, () => CLAIM.run(this.redis, this.keys, args))) as string[];
     const [kind, json = '', third = ''] = reply;
     if (kind === 'task') {
       const task = parseTask(json, taskId);
@@ -179,12 +188,11 @@ export class RedisTaskBackend implements TaskBackend {
     agentId: string,
     status: 'completed' | 'released',
     result?: unknown,
+    owner?: string,
   ): Promise<FinishResult> {
     const resultJson = status === 'completed' && result !== undefined ? (JSON.stringify(result) ?? '') : '';
-    const args = [taskId, agentId, status, this.lockPrefix, resultJson];
-    const reply = (await storeCall(this.redis, () =>
-      FINISH.run(this.redis, this.keys, args),
-    )) as unknown[];
+    const args = [taskId, agentId, status, this.lockPrefix, resultJson, owner ?? ''];
+    const reply = (await storeCall(this.redis, () => FINISH.run(this.redis, this.keys, args))) as unknown[];
     const kind = reply[0] as string;
     if (kind === 'ok') return { ok: true, ...readClosed(reply, 1, taskId).closed };
     if (kind === 'not_found') return { ok: false, taskId, reason: 'not_found' };
@@ -198,8 +206,11 @@ export class RedisTaskBackend implements TaskBackend {
     };
   }
 
-  async releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
-    const args = [agentId, this.lockPrefix];
+  async releaseAllFor(
+    agentId: string,
+    owner?: string,
+  ): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
+    const args = [agentId, this.lockPrefix, owner ?? ''];
     const reply = (await storeCall(this.redis, () =>
       RELEASE_ALL.run(this.redis, this.keys, args),
     )) as unknown[];
@@ -221,16 +232,23 @@ export class RedisTaskBackend implements TaskBackend {
     const pairs = tasks.flatMap((task) => [task.taskId, JSON.stringify(task)]);
     const locks = tasks
       .filter((task) => task.status === 'claimed' && task.agentId !== '')
-      .flatMap((task) => task.files.map((file) => [file, task.agentId, task.taskId]));
+      .flatMap((task) =>
+        task.files.map((file) => [file, task.agentId, task.taskId, ...(task.owner ? [task.owner] : [])]),
+      );
     const args = [this.lockPrefix, ttlMs, randomUUID(), lockReasonFor(''), tasks.length, ...pairs];
     args.push(JSON.stringify(locks));
     const reply = await storeCall(this.redis, () => RESTORE.run(this.redis, this.keys, args));
     return Number(reply);
   }
 
-  async find(agentId: string, capabilities: readonly string[], limit: number): Promise<TaskRecord[]> {
+  async find(
+    agentId: string,
+    capabilities: readonly string[],
+    limit: number,
+    owner?: string,
+  ): Promise<TaskRecord[]> {
     if (limit <= 0) return [];
-    const args = [agentId, this.lockPrefix, JSON.stringify(capabilities), limit];
+    const args = [agentId, this.lockPrefix, JSON.stringify(capabilities), limit, owner ?? ''];
     const reply = (await storeCall(this.redis, () => FIND.run(this.redis, this.keys, args))) as string[];
     return reply.map((json) => parseTask(json, ''));
   }
@@ -271,6 +289,7 @@ function parseTask(json: string, taskId: string): TaskRecord {
     taskId: typeof raw.taskId === 'string' ? raw.taskId : taskId,
     status,
     agentId: String(raw.agentId ?? ''),
+    ...(typeof raw.owner === 'string' && raw.owner !== '' ? { owner: raw.owner } : {}),
     files: list('files'),
     ...(typeof raw.claimedAt === 'string' && raw.claimedAt !== '' ? { claimedAt: raw.claimedAt } : {}),
     updatedAt: String(raw.updatedAt ?? ''),

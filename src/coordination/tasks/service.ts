@@ -13,19 +13,20 @@ import { InvalidArgumentError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/logger.js';
 import { assertJsonBytes, LIMITS } from '../limits.js';
 import type { Locks, UnlockCause } from '../locks/service.js';
-import type { LockRecord } from '../locks/types.js';
+import { heldBy, type LockRecord } from '../locks/types.js';
 import { systemClock, type Clock, type EventBus } from '../types.js';
 import { parseArgs } from '../validate.js';
 import { taskSpecSchema, type TaskSpecInput } from './board.js';
-import type {
-  ClaimResult,
-  CreateResult,
-  FinishResult,
-  LogStepResult,
-  TaskBackend,
-  TaskRecord,
-  TaskStatus,
-  TaskStep,
+import {
+  claimedBy,
+  type ClaimResult,
+  type CreateResult,
+  type FinishResult,
+  type LogStepResult,
+  type TaskBackend,
+  type TaskRecord,
+  type TaskStatus,
+  type TaskStep,
 } from './types.js';
 
 /** A file someone else holds, as detect_conflicts reports it. */
@@ -66,8 +67,8 @@ export class Tasks {
   private readonly lockTtlMs: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  /** Tasks claimed through this coordinator: taskId → claimer. Their locks get renewed. */
-  private readonly held = new Map<string, string>();
+  /** Tasks claimed through this coordinator: taskId → claimer (and its owner). Their locks get renewed. */
+  private readonly held = new Map<string, { agentId: string; owner: string | undefined }>();
   private cancelRenewal: (() => void) | undefined;
   private closed = false;
   private holdingsListeners: Array<(agentId: string, holds: boolean) => Promise<void>> = [];
@@ -100,7 +101,7 @@ export class Tasks {
   }
 
   private async holdingsChanged(agentId: string): Promise<void> {
-    const holds = [...this.held.values()].includes(agentId);
+    const holds = [...this.held.values()].some((h) => h.agentId === agentId);
     for (const listener of this.holdingsListeners) {
       await listener(agentId, holds).catch((error: unknown) =>
         this.logger.debug('holdings listener failed', { agentId, error }),
@@ -158,21 +159,27 @@ export class Tasks {
    * `limit`: the backend walks its index of open tasks, checking each against the claims and the
    * live locks, until the limit is filled.
    */
-  find(agentId: string, capabilities: readonly string[], limit: number = 10): Promise<TaskRecord[]> {
-    return this.backend.find(agentId, capabilities, limit);
+  find(
+    agentId: string,
+    capabilities: readonly string[],
+    limit: number = 10,
+    owner?: string,
+  ): Promise<TaskRecord[]> {
+    return this.backend.find(agentId, capabilities, limit, owner);
   }
 
   /**
-   * Files of `files` that someone other than `agentId` holds, in the order given. Only locks
-   * count — what a claim or lock_file would be refused on — so the answer predicts theirs.
+   * Files of `files` that someone other than `agentId` (with `owner`: that session of it) holds,
+   * in the order given. Only locks count — what a claim or lock_file would be refused on — so the
+   * answer predicts theirs.
    */
-  async detectConflicts(files: readonly string[], agentId: string): Promise<FileConflict[]> {
+  async detectConflicts(files: readonly string[], agentId: string, owner?: string): Promise<FileConflict[]> {
     const wanted = unique([...files]);
     const locks = await this.locks.getMany(wanted);
     const conflicts: FileConflict[] = [];
     for (const file of wanted) {
       const lock = locks.get(file);
-      if (!lock || lock.holder === agentId) continue;
+      if (!lock || heldBy(lock, agentId, owner)) continue;
       conflicts.push({
         file,
         holder: lock.holder,
@@ -184,13 +191,19 @@ export class Tasks {
   }
 
   /** Append a step to the log of a task `agentId` holds (`task:progress`). */
-  async logStep(taskId: string, agentId: string, message: string, data?: unknown): Promise<LogStepResult> {
+  async logStep(
+    taskId: string,
+    agentId: string,
+    message: string,
+    data?: unknown,
+    owner?: string,
+  ): Promise<LogStepResult> {
     assertTaskId(taskId);
     if (typeof message !== 'string' || message.trim() === '' || message.length > LIMITS.stepMessage) {
       throw new InvalidArgumentError(`message: expected 1 to ${LIMITS.stepMessage} characters`);
     }
     assertJsonBytes('data', data, LIMITS.stepDataBytes);
-    const result = await this.backend.logStep(taskId, agentId, message, data);
+    const result = await this.backend.logStep(taskId, agentId, message, data, owner);
     if (result.ok) {
       const { step, task } = result;
       this.changed(task, step);
@@ -217,9 +230,10 @@ export class Tasks {
     return this.backend.steps(taskId, limit);
   }
 
-  async claim(taskId: string, agentId: string, files: string[] = []): Promise<ClaimResult> {
+  /** `owner`: the claiming session's owner token (see locks/types.ts). */
+  async claim(taskId: string, agentId: string, files: string[] = [], owner?: string): Promise<ClaimResult> {
     assertTaskId(taskId);
-    const result = await this.backend.claim(taskId, agentId, files, this.lockTtlMs);
+    const result = await this.backend.claim(taskId, agentId, files, this.lockTtlMs, owner);
     if (!result.ok) return result;
     this.changed(result.task);
     for (const { lock, extended } of result.locks) {
@@ -232,13 +246,13 @@ export class Tasks {
         data: { taskId, agentId, files: result.task.files, claimedAt: result.task.claimedAt },
       });
     }
-    this.held.set(taskId, agentId);
+    this.held.set(taskId, { agentId, owner: result.task.owner });
     this.scheduleRenewal();
     await this.holdingsChanged(agentId);
     return result;
   }
 
-  async complete(taskId: string, agentId: string, result?: unknown): Promise<FinishResult> {
+  async complete(taskId: string, agentId: string, result?: unknown, owner?: string): Promise<FinishResult> {
     assertTaskId(taskId);
     const bytes = result === undefined ? 0 : Buffer.byteLength(JSON.stringify(result) ?? '');
     if (bytes > MAX_TASK_RESULT_BYTES) {
@@ -247,7 +261,7 @@ export class Tasks {
           '(store large output elsewhere and put a reference in the result)',
       );
     }
-    const outcome = await this.backend.finish(taskId, agentId, 'completed', result);
+    const outcome = await this.backend.finish(taskId, agentId, 'completed', result, owner);
     if (outcome.ok) {
       this.announceClosed(outcome.task, outcome.releasedLocks, 'task_completed');
       await this.holdingsChanged(agentId);
@@ -255,9 +269,9 @@ export class Tasks {
     return outcome;
   }
 
-  async release(taskId: string, agentId: string): Promise<FinishResult> {
+  async release(taskId: string, agentId: string, owner?: string): Promise<FinishResult> {
     assertTaskId(taskId);
-    const outcome = await this.backend.finish(taskId, agentId, 'released');
+    const outcome = await this.backend.finish(taskId, agentId, 'released', undefined, owner);
     if (outcome.ok) {
       this.announceClosed(outcome.task, outcome.releasedLocks, 'task_released');
       await this.holdingsChanged(agentId);
@@ -265,9 +279,12 @@ export class Tasks {
     return outcome;
   }
 
-  /** Release every task `agentId` holds, wherever it was claimed (the agent left or died). */
-  async releaseAllFor(agentId: string): Promise<TaskRecord[]> {
-    const closed = await this.backend.releaseAllFor(agentId);
+  /**
+   * Release the tasks `agentId` holds, wherever they were claimed (the agent left or died): with
+   * `owner`, only that session's (and the agent's claims without an owner).
+   */
+  async releaseAllFor(agentId: string, owner?: string): Promise<TaskRecord[]> {
+    const closed = await this.backend.releaseAllFor(agentId, owner);
     for (const { task, releasedLocks } of closed) this.announceClosed(task, releasedLocks, 'agent_left');
     return closed.map(({ task }) => task);
   }
@@ -295,14 +312,14 @@ export class Tasks {
 
   /** Extend the file locks of the tasks this coordinator claimed and that are still claimed. */
   async renewLocks(): Promise<void> {
-    for (const [taskId, agentId] of [...this.held]) {
+    for (const [taskId, { agentId, owner }] of [...this.held]) {
       const task = await this.backend.get(taskId);
-      if (!task || task.status !== 'claimed' || task.agentId !== agentId) {
+      if (!task || !claimedBy(task, agentId, owner)) {
         this.held.delete(taskId);
         continue;
       }
       for (const file of task.files) {
-        const lock = await this.locks.extend(file, agentId, this.lockTtlMs);
+        const lock = await this.locks.extend(file, agentId, this.lockTtlMs, owner);
         if (!lock) this.logger.warn('task lost the lock on a file', { taskId, file, agentId });
       }
     }

@@ -5,7 +5,7 @@
  * Backends (memory, Redis) do each change as one atomic step; `Tasks` (service.ts) adds events
  * and keeps the file locks of held tasks alive.
  */
-import type { LockRecord } from '../locks/types.js';
+import { heldBy, type LockRecord } from '../locks/types.js';
 
 export const TASK_STATUSES = ['open', 'claimed', 'completed', 'released'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -15,6 +15,11 @@ export interface TaskRecord {
   status: TaskStatus;
   /** The claimer (while claimed) or the last one to hold it; '' for a task never claimed. */
   agentId: string;
+  /**
+   * While claimed: which session of `agentId` claimed it (its owner token, see locks/types.ts);
+   * absent: any session of that agent. Never shown in results or events (see publicTask).
+   */
+  owner?: string;
   /** Normalized paths: declared at creation, locked with the task while it is claimed. */
   files: string[];
   /** ISO-8601; absent while the task was never claimed. */
@@ -120,16 +125,29 @@ export interface TaskBackend {
    * `ttlMs` — all or nothing. A completed task, or one with a dependency not yet completed, is not
    * claimable.
    */
-  claim(taskId: string, agentId: string, files: string[], ttlMs: number): Promise<ClaimResult>;
+  claim(
+    taskId: string,
+    agentId: string,
+    files: string[],
+    ttlMs: number,
+    owner?: string,
+  ): Promise<ClaimResult>;
   /** Only the claimer: mark completed or released and release the task's locks it still holds. */
   finish(
     taskId: string,
     agentId: string,
     status: 'completed' | 'released',
     result?: unknown,
+    owner?: string,
   ): Promise<FinishResult>;
-  /** Release every task `agentId` holds (the agent left or died). */
-  releaseAllFor(agentId: string): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>>;
+  /**
+   * Release the tasks `agentId` holds (the agent left or died): with `owner`, only that session's
+   * (and the agent's claims without an owner); without, every session's.
+   */
+  releaseAllFor(
+    agentId: string,
+    owner?: string,
+  ): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>>;
   get(taskId: string): Promise<TaskRecord | undefined>;
   list(status?: TaskStatus): Promise<TaskRecord[]>;
   /**
@@ -137,11 +155,23 @@ export interface TaskBackend {
    * open or released, every dependency completed, every required capability among
    * `capabilities`, no file in a task another agent holds and none locked by another agent.
    * Walks an index of the open tasks in that order, so its cost grows with the tasks it looks at
-   * (the ones returned and the ones passed over), not with the board.
+   * (the ones returned and the ones passed over), not with the board. A lock of another session
+   * of the same agent (another `owner`, see heldBy) counts as another's.
    */
-  find(agentId: string, capabilities: readonly string[], limit: number): Promise<TaskRecord[]>;
+  find(
+    agentId: string,
+    capabilities: readonly string[],
+    limit: number,
+    owner?: string,
+  ): Promise<TaskRecord[]>;
   /** Only the claimer, while claimed: append to the task's log and count the step. */
-  logStep(taskId: string, agentId: string, message: string, data: unknown): Promise<LogStepResult>;
+  logStep(
+    taskId: string,
+    agentId: string,
+    message: string,
+    data: unknown,
+    owner?: string,
+  ): Promise<LogStepResult>;
   /** The last `limit` steps of a task's log, oldest first. */
   steps(taskId: string, limit: number): Promise<TaskStep[]>;
   /** Whether the store holds no task at all (Redis: the tasks hash is gone). Shared stores only. */
@@ -151,6 +181,17 @@ export interface TaskBackend {
    * locks for `ttlMs`; does nothing and returns 0 when the store is not empty.
    */
   restore?(tasks: TaskRecord[], ttlMs: number): Promise<number>;
+}
+
+/** A task as results show it: the owner token is bookkeeping, like a lock's. */
+export function publicTask(task: TaskRecord): Omit<TaskRecord, 'owner'> {
+  const { owner: _owner, ...rest } = task;
+  return rest;
+}
+
+/** Whether the caller (`agentId`, `owner`) holds the claimed `task` (the rule of locks' heldBy). */
+export function claimedBy(task: TaskRecord, agentId: string, owner?: string): boolean {
+  return task.status === 'claimed' && heldBy({ holder: task.agentId, owner: task.owner }, agentId, owner);
 }
 
 export function lockReasonFor(taskId: string): string {

@@ -51,7 +51,10 @@ export function registerToolHandlers(up: UpstreamContext): void {
           dispatchToolCall(
             up,
             { name, arguments: args, params: rest, ...hints, forward },
-            { agentId: up.session.agentId },
+            {
+              agentId: up.session.agentId,
+              ...(up.session.owner !== undefined && { owner: up.session.owner }),
+            },
           ),
         async (forward, retry) => {
           const route = up.state.current.resolveTool(name);
@@ -115,7 +118,7 @@ function callParams(
 export async function dispatchToolCall(
   ctx: Pick<UpstreamContext, 'state' | 'builtins' | 'router' | 'access'>,
   call: RoutedCall,
-  caller: { agentId?: string } = {},
+  caller: { agentId?: string; owner?: string } = {},
 ): Promise<CallToolResult> {
   const route = ctx.state.current.resolveTool(call.name);
   // coordination.access: the tool called, and the one route/aggregate would call for it.
