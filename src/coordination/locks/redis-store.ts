@@ -76,6 +76,13 @@ export function storeStatus(redis: RedisClient): StoreStatus {
 /** Replies that mean "the server cannot serve now", as opposed to a bug in a script. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
 
+/**
+ * A Cluster slot in migration: TRYAGAIN (a script's keys split between the two nodes) or ASK
+ * still answered when ioredis stopped retrying, or a script refused for a key on the other node.
+ * (MOVED alone is a slot map in flux, a failover as much as a migration.)
+ */
+const MIGRATING = /\bTRYAGAIN\b|\bASK \d|access a non local key/;
+
 /** Runs one store operation, failing fast and uniformly when Redis is not there. */
 export async function storeCall<T>(redis: RedisClient, operation: () => Promise<T>): Promise<T> {
   if (redis.status !== 'ready') {
@@ -90,6 +97,12 @@ export async function storeCall<T>(redis: RedisClient, operation: () => Promise<
 
 function toStoreError(error: unknown): unknown {
   if (error instanceof CoordinatorError) return error;
+  if (error instanceof Error && MIGRATING.test(error.message)) {
+    return new CoordinationUnavailableError(
+      `shared store unreachable: its Redis Cluster slot is being migrated; try again (${error.message})`,
+      { cause: error },
+    );
+  }
   if (error instanceof Error && error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message))
     return error;
   const message = error instanceof Error ? error.message : String(error);
