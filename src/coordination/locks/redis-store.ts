@@ -26,6 +26,12 @@ export const STORE_DEFAULTS = {
 
 export type StoreStatus = 'connected' | 'disconnected';
 
+/**
+ * Why each store connection is not connected, while it is not: a call refused meanwhile says it
+ * (a certificate the process does not trust, a refused port), not just "reconnecting".
+ */
+const connectionErrors = new WeakMap<RedisClient, string>();
+
 export function connectStore(target: RedisTarget, logger: Logger): RedisClient {
   const redis = openRedis(target, {
     enableOfflineQueue: false,
@@ -40,10 +46,12 @@ export function connectStore(target: RedisTarget, logger: Logger): RedisClient {
   redis.on('error', (error: Error) => {
     if (error.message !== lastError) logger.warn('coordination store error', { error: error.message });
     lastError = error.message;
+    connectionErrors.set(redis, error.message);
   });
   redis.on('ready', () => {
     if (lastError) logger.info('coordination store reconnected');
     lastError = '';
+    connectionErrors.delete(redis);
   });
   return redis;
 }
@@ -86,7 +94,10 @@ const MIGRATING = /\bTRYAGAIN\b|\bASK \d|access a non local key/;
 /** Runs one store operation, failing fast and uniformly when Redis is not there. */
 export async function storeCall<T>(redis: RedisClient, operation: () => Promise<T>): Promise<T> {
   if (redis.status !== 'ready') {
-    throw new CoordinationUnavailableError(`shared store unreachable (redis ${redis.status})`);
+    const why = connectionErrors.get(redis);
+    throw new CoordinationUnavailableError(
+      `shared store unreachable (redis ${redis.status}${why ? `: ${why}` : ''})`,
+    );
   }
   try {
     return await operation();
