@@ -47,7 +47,7 @@ type SectionId = (typeof SECTION_IDS)[number];
 
 /** The sections after proxy, in run order: whether they get the redis-server, and their budgets. */
 const SECTIONS: readonly { id: SectionId; redis: boolean; budgetMs: number; quickBudgetMs: number }[] = [
-  { id: 'bus', redis: true, budgetMs: 45_000, quickBudgetMs: 15_000 },
+  { id: 'bus', redis: true, budgetMs: 90_000, quickBudgetMs: 60_000 },
   { id: 'locks', redis: true, budgetMs: 45_000, quickBudgetMs: 15_000 },
   { id: 'mcp-locks', redis: true, budgetMs: 75_000, quickBudgetMs: 30_000 },
   { id: 'board', redis: true, budgetMs: 120_000, quickBudgetMs: 60_000 },

@@ -17,6 +17,13 @@ export const CLUSTER_DEFAULTS = {
   retryDelayOnFailoverMs: 100,
   retryDelayOnClusterDownMs: 100,
   slotsRefreshTimeoutMs: 1_000,
+  /**
+   * TRYAGAIN (a slot being migrated) is retried this often, at most maxRedirections times in all
+   * (MOVED and ASK count too): 8 × 50 ms stays well inside the store's command timeout, so a call
+   * ends with the migration error, not a timeout behind which ioredis would still resend it.
+   */
+  retryDelayOnTryAgainMs: 50,
+  maxRedirections: 8,
 } as const;
 
 export function openRedis(target: RedisTarget, options: RedisOptions): RedisClient {
@@ -42,6 +49,8 @@ export function openRedis(target: RedisTarget, options: RedisOptions): RedisClie
       retryDelayOnFailover: CLUSTER_DEFAULTS.retryDelayOnFailoverMs,
       retryDelayOnClusterDown: CLUSTER_DEFAULTS.retryDelayOnClusterDownMs,
       slotsRefreshTimeout: CLUSTER_DEFAULTS.slotsRefreshTimeoutMs,
+      retryDelayOnTryAgain: CLUSTER_DEFAULTS.retryDelayOnTryAgainMs,
+      maxRedirections: CLUSTER_DEFAULTS.maxRedirections,
       // TLS certificates name hosts, not the addresses the slot map reports.
       ...(first.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
     };

@@ -92,11 +92,11 @@ const body = (r: CallToolResult) => (r.structuredContent ?? {}) as Body;
 const textOf = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 
 /**
- * A store error raised before anything was sent ("shared store unreachable (redis <status>)") is a
+ * A store error raised before anything was sent ("shared store unreachable (redis <status>[: why])") is a
  * certain no-op. Any other unavailability (the connection died with the command in flight, a
  * timeout) may or may not have been applied by Redis, so no event may tell of it.
  */
-const FAIL_FAST = /unreachable \(redis [a-z]+\)|unreachable: LOADING\b/i;
+const FAIL_FAST = /unreachable \(redis [a-z]+[):]|unreachable: LOADING\b/i;
 
 describe('issue 4 proof: three coordinator processes, one Redis, killed and restarted midway', () => {
   const dir = tempDir('mcp-coord-proof-');

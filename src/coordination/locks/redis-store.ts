@@ -26,6 +26,12 @@ export const STORE_DEFAULTS = {
 
 export type StoreStatus = 'connected' | 'disconnected';
 
+/**
+ * Why each store connection is not connected, while it is not: a call refused meanwhile says it
+ * (a certificate the process does not trust, a refused port), not just "reconnecting".
+ */
+const connectionErrors = new WeakMap<RedisClient, string>();
+
 export function connectStore(target: RedisTarget, logger: Logger): RedisClient {
   const redis = openRedis(target, {
     enableOfflineQueue: false,
@@ -40,10 +46,12 @@ export function connectStore(target: RedisTarget, logger: Logger): RedisClient {
   redis.on('error', (error: Error) => {
     if (error.message !== lastError) logger.warn('coordination store error', { error: error.message });
     lastError = error.message;
+    connectionErrors.set(redis, error.message);
   });
   redis.on('ready', () => {
     if (lastError) logger.info('coordination store reconnected');
     lastError = '';
+    connectionErrors.delete(redis);
   });
   return redis;
 }
@@ -76,10 +84,20 @@ export function storeStatus(redis: RedisClient): StoreStatus {
 /** Replies that mean "the server cannot serve now", as opposed to a bug in a script. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
 
+/**
+ * A Cluster slot in migration: TRYAGAIN (a script's keys split between the two nodes) or ASK
+ * still answered when ioredis stopped retrying, or a script refused for a key on the other node.
+ * (MOVED alone is a slot map in flux, a failover as much as a migration.)
+ */
+const MIGRATING = /\bTRYAGAIN\b|\bASK \d|access a non local key/;
+
 /** Runs one store operation, failing fast and uniformly when Redis is not there. */
 export async function storeCall<T>(redis: RedisClient, operation: () => Promise<T>): Promise<T> {
   if (redis.status !== 'ready') {
-    throw new CoordinationUnavailableError(`shared store unreachable (redis ${redis.status})`);
+    const why = connectionErrors.get(redis);
+    throw new CoordinationUnavailableError(
+      `shared store unreachable (redis ${redis.status}${why ? `: ${why}` : ''})`,
+    );
   }
   try {
     return await operation();
@@ -90,6 +108,12 @@ export async function storeCall<T>(redis: RedisClient, operation: () => Promise<
 
 function toStoreError(error: unknown): unknown {
   if (error instanceof CoordinatorError) return error;
+  if (error instanceof Error && MIGRATING.test(error.message)) {
+    return new CoordinationUnavailableError(
+      `shared store unreachable: its Redis Cluster slot is being migrated; try again (${error.message})`,
+      { cause: error },
+    );
+  }
   if (error instanceof Error && error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message))
     return error;
   const message = error instanceof Error ? error.message : String(error);

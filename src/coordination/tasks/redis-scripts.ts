@@ -2,6 +2,13 @@
  * The Lua scripts of the Redis task store (see redis.ts for the layout). Each one is a whole
  * task operation — check, then write — so no other client can interleave and a refusal leaves
  * nothing behind. Times come from the Redis clock (LUA_CLOCK).
+ *
+ * Every key a script touches is declared in KEYS: the tasks hash and the find index's two keys
+ * first, then the lock keys of the files it may read or write, which the caller gathers from a read of the task just before. That
+ * is what lets a Redis Cluster refuse a script (ASK, then TRYAGAIN) while the slot is being
+ * migrated and its keys are split between two nodes; with keys built inside the script, a claim
+ * run on the importing node would see a lock still on the other node as free. A task whose files
+ * changed since the read makes the script return {'stale'}, and the caller reads again.
  */
 import { LUA_CLOCK, LUA_HELD_BY, LuaScript } from '../locks/redis-store.js';
 
@@ -52,11 +59,24 @@ local function ensure_index()
 end
 `;
 
-// KEYS: tasks hash, open index, claimed files. ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase,
-// files JSON, lock reason, owner ('' none).
-// Returns {'task', taskJson} | {'dependency', id, status} | {'file', lockJson, file}
+// The lock keys declared after the three keys every task script has (tasks hash, open index,
+// claimed files); undeclared(files) names a file outside them.
+const DECLARED_FN = `
+local declared = {}
+for i = 4, #KEYS do declared[KEYS[i]] = true end
+local function undeclared(files, lockPrefix)
+  if type(files) ~= 'table' then return false end
+  for _, f in ipairs(files) do if not declared[lockPrefix .. f] then return true end end
+  return false
+end
+`;
+
+// KEYS: tasks hash, open index, claimed files, the lock key of every file of the task and of the
+// files JSON. ARGV: taskId, agentId, ttlMs, lockPrefix, tokenBase, files JSON, lock reason, owner
+// ('' none).
+// Returns {'task', taskJson} | {'dependency', id, status} | {'file', lockJson, file} | {'stale'}
 //       | {'ok', taskJson, reclaimed, (file, lockJson, extended)*}.
-export const CLAIM = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}
+export const CLAIM = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}${DECLARED_FN}
 local taskId, agent, ttl, lockPrefix, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local now, expiresAt = iso(now_ms), iso(now_ms + tonumber(ARGV[3]))
 local cur = redis.call('HGET', KEYS[1], taskId)
@@ -77,6 +97,7 @@ local all, seen = {}, {}
 local function add(f) if not seen[f] then seen[f] = true; all[#all + 1] = f end end
 if task and type(task.files) == 'table' then for _, f in ipairs(task.files) do add(f) end end
 for _, f in ipairs(cjson.decode(ARGV[6])) do add(f) end
+if undeclared(all, lockPrefix) then return {'stale'} end
 for _, f in ipairs(all) do
   local held = redis.call('GET', lockPrefix .. f)
   if held then
@@ -189,14 +210,15 @@ local function close(task, status, now, lockPrefix, resultJson, reply, keep)
 end
 `;
 
-// KEYS: tasks hash, open index, claimed files. ARGV: taskId, agentId, status, lockPrefix, result
-// JSON or '', owner ('' none).
-export const FINISH = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}${CLOSE_FN}
+// KEYS: tasks hash, open index, claimed files, the lock key of every file of the task.
+// ARGV: taskId, agentId, status, lockPrefix, result JSON or '', owner ('' none).
+export const FINISH = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}${CLOSE_FN}${DECLARED_FN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return {'not_found'} end
 local task = cjson.decode(cur)
 if task.status ~= 'claimed' then return {'not_claimed', cur} end
 if not held_by(task.agentId, task.owner, ARGV[2], ARGV[6]) then return {'not_claimer', cur} end
+if undeclared(task.files, ARGV[4]) then return {'stale'} end
 ensure_index()
 -- A file another claimed task of the same agent lists: counted twice for the agent in the index
 -- (that task is this holder's own: another session's claim of the file would have been refused).
@@ -212,19 +234,24 @@ close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply, keep)
 return reply
 `);
 
-// KEYS: tasks hash, open index, claimed files. ARGV: agentId, lockPrefix, owner ('': every
-// session of the agent; else that session's claims and the agent's owner-less ones).
-export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}${CLOSE_FN}
+// KEYS: tasks hash, open index, claimed files, the lock key of every file of the agent's claimed
+// tasks. ARGV: agentId, lockPrefix, owner ('': every session of the agent; else that session's
+// claims and the agent's owner-less ones).
+// Returns the closed tasks one after another, or {'stale'} (nothing changed).
+export const RELEASE_ALL = new LuaScript(`${LUA_CLOCK}${LUA_HELD_BY}${INDEX_FN}${CLOSE_FN}${DECLARED_FN}
 ensure_index()
 local entries = redis.call('HGETALL', KEYS[1])
-local reply = {}
+local mine = {}
 for i = 1, #entries, 2 do
   local task = cjson.decode(entries[i + 1])
   if task.status == 'claimed' and task.agentId == ARGV[1]
       and (ARGV[3] == '' or held_by(task.agentId, task.owner, ARGV[1], ARGV[3])) then
-    close(task, 'released', iso(now_ms), ARGV[2], '', reply)
+    if undeclared(task.files, ARGV[2]) then return {'stale'} end
+    mine[#mine + 1] = task
   end
 end
+local reply = {}
+for _, task in ipairs(mine) do close(task, 'released', iso(now_ms), ARGV[2], '', reply) end
 return reply
 `);
 
@@ -232,8 +259,9 @@ return reply
 // PostgreSQL). Refuses (returns 0) when the hash holds anything: then Redis is the truth and
 // nothing is overwritten, so two coordinators restoring at once restore once. A claimed task gets
 // its file locks back for the claimer (a file someone locked meanwhile stays theirs).
-// KEYS: tasks hash, open index, claimed files. ARGV: lockPrefix, ttlMs, tokenBase, lock reason
-// prefix, n, (taskId, json)*n, locks JSON [[file, holder, taskId, owner?], …].
+// KEYS: tasks hash, open index, claimed files, then the lock key of each entry of the locks JSON,
+// in order. ARGV: lockPrefix, ttlMs, tokenBase, lock reason prefix, n, (taskId, json)*n, locks
+// JSON [[file, holder, taskId, owner?], …].
 export const RESTORE = new LuaScript(`${LUA_CLOCK}${INDEX_FN}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local n = tonumber(ARGV[5])
@@ -246,7 +274,7 @@ for i, l in ipairs(cjson.decode(ARGV[6 + n * 2])) do
   local rec = {file = l[1], holder = l[2], reason = ARGV[4] .. l[3], taskId = l[3],
                token = ARGV[3] .. ':' .. i, acquiredAt = now, expiresAt = expiresAt}
   if type(l[4]) == 'string' and l[4] ~= '' then rec.owner = l[4] end
-  redis.call('SET', ARGV[1] .. l[1], cjson.encode(rec), 'NX', 'PX', ARGV[2])
+  redis.call('SET', KEYS[3 + i], cjson.encode(rec), 'NX', 'PX', ARGV[2])
 end
 return n
 `);

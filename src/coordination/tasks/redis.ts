@@ -12,10 +12,12 @@
  *
  * A claim is one Lua script: it checks the task field and every lock key `<prefix>lock:<file>`,
  * and only when nothing conflicts does it write all the locks (`SET … PX`) and the task. So a
- * conflict leaves nothing behind, and no other client can interleave. The lock keys are built
- * inside the script from the lock prefix (the files of an earlier claim are only known there),
- * which is fine on one Redis node but not cluster-safe; the contract's layout is single-node.
- * Times come from the Redis clock, like the lock times (see LUA_CLOCK).
+ * conflict leaves nothing behind, and no other client can interleave. The script declares every
+ * lock key it touches (the task's files are read just before; see redis-scripts.ts), so on a
+ * Cluster whose slot is being migrated Redis refuses it (TRYAGAIN) rather than run it on a node
+ * that has only some of the keys: the caller gets CoordinationUnavailableError, never a grant
+ * over a lock left on the other node. Times come from the Redis clock, like the lock times (see
+ * LUA_CLOCK).
  */
 import { randomUUID } from 'node:crypto';
 
@@ -24,6 +26,7 @@ import type { RedisClient } from '../redis-connect.js';
 import { LIMITS } from '../limits.js';
 import { lockKeyPrefix, parseRecord } from '../locks/redis.js';
 import { parseJson, storeCall } from '../locks/redis-store.js';
+import { CoordinationUnavailableError } from '../../shared/errors.js';
 import type { LockRecord } from '../locks/types.js';
 import { CLAIM, CREATE, FIND, FINISH, LOG_STEP, RELEASE_ALL, RESTORE } from './redis-scripts.js';
 import {
@@ -54,6 +57,9 @@ export function tasksSlotKey(prefix: string, name: string): string {
   if (/\{[^}]+\}/.test(prefix)) return `${prefix}tasks:${name}`;
   return `{${prefix}tasks}:${name}`;
 }
+
+/** Reads of the task before a script that found its files changed meanwhile ({'stale'}). */
+const STALE_ATTEMPTS = 3;
 
 export class RedisTaskBackend implements TaskBackend {
   private readonly tasksKey: string;
@@ -154,7 +160,11 @@ export class RedisTaskBackend implements TaskBackend {
       lockReasonFor(taskId),
       owner ?? '',
     ];
-    const reply = (await storeCall(this.redis, () => CLAIM.run(this.redis, this.keys, args))) as string[];
+    const reply = (await this.withLockKeys(
+      taskId,
+      async () => [...(await this.filesOf(taskId)), ...files],
+      (keys) => CLAIM.run(this.redis, keys, args),
+    )) as string[];
     const [kind, json = '', third = ''] = reply;
     if (kind === 'task') {
       const task = parseTask(json, taskId);
@@ -192,7 +202,11 @@ export class RedisTaskBackend implements TaskBackend {
   ): Promise<FinishResult> {
     const resultJson = status === 'completed' && result !== undefined ? (JSON.stringify(result) ?? '') : '';
     const args = [taskId, agentId, status, this.lockPrefix, resultJson, owner ?? ''];
-    const reply = (await storeCall(this.redis, () => FINISH.run(this.redis, this.keys, args))) as unknown[];
+    const reply = await this.withLockKeys(
+      taskId,
+      () => this.filesOf(taskId),
+      (keys) => FINISH.run(this.redis, keys, args),
+    );
     const kind = reply[0] as string;
     if (kind === 'ok') return { ok: true, ...readClosed(reply, 1, taskId).closed };
     if (kind === 'not_found') return { ok: false, taskId, reason: 'not_found' };
@@ -211,9 +225,18 @@ export class RedisTaskBackend implements TaskBackend {
     owner?: string,
   ): Promise<Array<{ task: TaskRecord; releasedLocks: LockRecord[] }>> {
     const args = [agentId, this.lockPrefix, owner ?? ''];
-    const reply = (await storeCall(this.redis, () =>
-      RELEASE_ALL.run(this.redis, this.keys, args),
-    )) as unknown[];
+    // Every claimed task of the agent (a superset of one session's): declaring more keys is harmless.
+    const reply = await this.withLockKeys(
+      `of ${agentId}`,
+      async () => {
+        const all = await this.redis.hgetall(this.tasksKey);
+        return Object.entries(all)
+          .map(([taskId, json]) => parseTask(json, taskId))
+          .filter((task) => task.status === 'claimed' && task.agentId === agentId)
+          .flatMap((task) => task.files);
+      },
+      (keys) => RELEASE_ALL.run(this.redis, keys, args),
+    );
     const out = [];
     for (let at = 0; at < reply.length;) {
       const { closed, next } = readClosed(reply, at, '');
@@ -237,7 +260,8 @@ export class RedisTaskBackend implements TaskBackend {
       );
     const args = [this.lockPrefix, ttlMs, randomUUID(), lockReasonFor(''), tasks.length, ...pairs];
     args.push(JSON.stringify(locks));
-    const reply = await storeCall(this.redis, () => RESTORE.run(this.redis, this.keys, args));
+    const keys = [...this.keys, ...locks.map(([file]) => this.lockPrefix + file!)];
+    const reply = await storeCall(this.redis, () => RESTORE.run(this.redis, keys, args));
     return Number(reply);
   }
 
@@ -251,6 +275,34 @@ export class RedisTaskBackend implements TaskBackend {
     const args = [agentId, this.lockPrefix, JSON.stringify(capabilities), limit, owner ?? ''];
     const reply = (await storeCall(this.redis, () => FIND.run(this.redis, this.keys, args))) as string[];
     return reply.map((json) => parseTask(json, ''));
+  }
+
+  /** The files of a task as stored now ([] when there is no such task). */
+  private async filesOf(taskId: string): Promise<string[]> {
+    const json = await this.redis.hget(this.tasksKey, taskId);
+    return json === null ? [] : parseTask(json, taskId).files;
+  }
+
+  /**
+   * Runs a script with the task keys (tasks hash, open index, claimed files) and the lock keys of
+   * `files()` declared, reading the files again when the script says they changed in between
+   * (bounded: a task rewritten on every try is reported, not chased).
+   */
+  private async withLockKeys(
+    what: string,
+    files: () => Promise<string[]>,
+    script: (keys: string[]) => Promise<unknown>,
+  ): Promise<unknown[]> {
+    for (let attempt = 1; ; attempt++) {
+      const reply = (await storeCall(this.redis, async () => {
+        const keys = [...new Set(await files())].map((file) => this.lockPrefix + file);
+        return script([...this.keys, ...keys]);
+      })) as unknown[];
+      if (reply[0] !== 'stale') return reply;
+      if (attempt >= STALE_ATTEMPTS) {
+        throw new CoordinationUnavailableError(`task ${what} kept changing during the call; try again`);
+      }
+    }
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
