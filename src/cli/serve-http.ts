@@ -61,7 +61,7 @@ export async function serveHttp(app: App, options: ServeHttpOptions): Promise<nu
     logger: logger.child('peers'),
   });
   let face: HttpFace | undefined;
-  const sessions = new UiSessions({ tag: app.instanceTag });
+  const sessions = new UiSessions({ tag: app.instanceTag, ...(secret && { secret }) });
   installLifecycle(
     {
       close: async () => {

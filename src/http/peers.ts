@@ -217,7 +217,11 @@ export class Peers {
     target: string,
     what: string,
   ): Promise<boolean> {
-    const to = new URL(r.url.pathname + r.url.search, target);
+    // The target's origin with the request's path set on it, never resolved against it: a path
+    // such as `//elsewhere/x` must not name another host.
+    const to = new URL(target);
+    to.pathname = r.url.pathname;
+    to.search = r.url.search;
     this.options.logger.debug(`forwarding ${what} to its instance`, { to: to.origin });
     r.res.setHeader(VIA_HEADER, this.tag);
     const ok = await forwardRequest({

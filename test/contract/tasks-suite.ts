@@ -314,6 +314,23 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
       assert.ok(next.ok, 'the file is free for the other window now');
     });
 
+    it('a session reclaiming an owner-less claim takes over its file locks too, so another session cannot share them', async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer();
+      assert.ok((await tasks.claim('T-0', 'agent-x', ['f.ts'])).ok, 'claimed without an owner (over HTTP)');
+      assert.equal((await locks.get('f.ts'))?.owner, undefined);
+      assert.ok((await tasks.claim('T-0', 'agent-x', [], 'wA')).ok, 'window A reclaims it');
+      assert.equal((await locks.get('f.ts'))?.owner, 'wA');
+      const other = await tasks.claim('T-2', 'agent-x', ['f.ts'], 'wB');
+      assert.ok(!other.ok && other.conflict === 'file', 'window B is refused the file A now holds');
+      const released = await tasks.releaseAllFor('agent-x', 'wA');
+      assert.deepEqual(
+        released.map((t) => t.taskId),
+        ['T-0'],
+      );
+      assert.equal(await locks.get('f.ts'), undefined);
+    });
+
     it('lets any session of the agent finish a claim without an owner (written before owners)', async () => {
       const { peer } = await open();
       const { tasks, locks } = await peer();

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { tempDir, writeConfig } from '../helpers/coordinator.js';
+import { Redis } from 'ioredis';
+import { tempDir, waitFor, writeConfig } from '../helpers/coordinator.js';
 import { api, startHttp, type HttpCoordinator } from '../helpers/http.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 // @ts-expect-error: a plain JS fixture without types
@@ -25,6 +26,7 @@ describe('dashboard sessions across two instances behind a balancer', () => {
   let b: HttpCoordinator;
   let balancer: { url: string; close(): Promise<void> };
   const urlOf = new Map<string, string>();
+  const prefix = `dash-${randomBytes(3).toString('hex')}:`;
 
   before(async () => {
     redis = await startRedis();
@@ -32,7 +34,7 @@ describe('dashboard sessions across two instances behind a balancer', () => {
       servers: {},
       coordination: {
         redis: redis.url,
-        prefix: `dash-${randomBytes(3).toString('hex')}:`,
+        prefix,
         secret: 'a-shared-secret-of-enough-length-for-tests',
       },
       http: {
@@ -41,6 +43,18 @@ describe('dashboard sessions across two instances behind a balancer', () => {
     });
     [a, b] = await Promise.all([startHttp(file), startHttp(file)]);
     for (const c of [a, b]) urlOf.set((await api(c.url, '/health')).headers.get(INSTANCE)!, c.url);
+    // Each instance finds the other in the registry only once both have announced themselves.
+    const store = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await store.connect();
+    try {
+      await waitFor(
+        async () => (await store.hlen(`${prefix}instances`)) === 2,
+        20_000,
+        'both instances announced',
+      );
+    } finally {
+      store.disconnect();
+    }
     balancer = (await startBalancer([a.url, b.url])) as typeof balancer;
   });
   after(async () => {
@@ -122,6 +136,15 @@ describe('dashboard sessions across two instances behind a balancer', () => {
     for (const url of [ownerUrl, otherUrl]) {
       assert.equal((await fromPage(url, '/status', cookie)).status, 401, url);
     }
+  });
+
+  test('a made-up cookie naming a live instance is not forwarded: its signature is checked first', async () => {
+    const [tagA, tagB] = [...urlOf.keys()];
+    const forged = `mcpc_session=${tagB}.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+    const status = await fromPage(urlOf.get(tagA!)!, '/status', forged);
+    assert.equal(status.status, 401);
+    assert.equal(status.headers.get(INSTANCE), tagA);
+    assert.equal(status.headers.get(VIA), null);
   });
 
   test('a cookie naming an instance nobody knows is no session: 401, and the page can sign in again', async () => {

@@ -110,7 +110,9 @@ export class MemoryTaskBackend implements TaskBackend {
     }
     const now = new Date(this.locks.clock.now()).toISOString();
     const locks: ClaimedLock[] = all.map((file) => {
-      const existing = this.locks.live(file);
+      const live = this.locks.live(file);
+      // An owner-less lock of the agent becomes this session's, as the task does (see CLAIM).
+      const existing = live && owner && !live.owner ? { ...live, owner } : live;
       const record: LockRecord = existing ?? {
         file,
         holder: agentId,

@@ -8,7 +8,11 @@
  * is what lets a Redis Cluster refuse a script (ASK, then TRYAGAIN) while the slot is being
  * migrated and its keys are split between two nodes; with keys built inside the script, a claim
  * run on the importing node would see a lock still on the other node as free. A task whose files
- * changed since the read makes the script return {'stale'}, and the caller reads again.
+ * changed since the read makes the script return {'stale'}, and the caller reads again. FIND is
+ * the exception: it reads the locks of the tasks it walks, which cannot be known before; during a
+ * migration it may be refused ("non local key", reported as the slot being migrated) or, on the
+ * importing node, see a lock still on the other node as free — a hint only: the claim that
+ * follows declares its keys and is refused or sees the truth.
  */
 import { LUA_CLOCK, LUA_HELD_BY, LuaScript } from '../locks/redis-store.js';
 
@@ -114,6 +118,9 @@ for i, f in ipairs(all) do
   local rec, extended
   if held then
     rec = cjson.decode(held); rec.expiresAt = expiresAt; extended = '1'
+    -- An owner-less lock of the agent (taken over HTTP, or before owners) becomes this session's,
+    -- as the task does: another session leaving must not free a file this claim needs.
+    if owner ~= '' and (rec.owner == nil or rec.owner == cjson.null or rec.owner == '') then rec.owner = owner end
   else
     rec = {file = f, holder = agent, reason = ARGV[7], taskId = taskId, token = ARGV[5] .. ':' .. i,
            acquiredAt = now, expiresAt = expiresAt}
@@ -180,16 +187,21 @@ return {'ok', id, out, at}
 
 // Shared by FINISH and RELEASE_ALL: close one task, appending taskJson, n, (file, lockJson)*n.
 const CLOSE_FN = `
--- keep: files another claimed task of the same holder still needs (nil: none to keep).
-local function close(task, status, now, lockPrefix, resultJson, reply, keep)
+local function close(task, status, now, lockPrefix, resultJson, reply)
+  -- Out of the index first: a file still counted for the agent afterwards is listed by another
+  -- task it holds, and stays locked for that one (FINISH and RELEASE_ALL alike).
   index(task.taskId, task, -1)
+  local function still_needed(f)
+    local by = redis.call('HGET', KEYS[3], f)
+    return by and (tonumber(cjson.decode(by)[tostring(task.agentId)]) or 0) > 0
+  end
   local released = {}
   local owner = task.owner
   if type(owner) ~= 'string' then owner = '' end
   if type(task.files) == 'table' then
     for _, f in ipairs(task.files) do
       local held = redis.call('GET', lockPrefix .. f)
-      if held and not (keep and keep[f]) then
+      if held and not still_needed(f) then
         local lock = cjson.decode(held)
         if held_by(lock.holder, lock.owner, task.agentId, owner) then
           redis.call('DEL', lockPrefix .. f)
@@ -220,17 +232,8 @@ if task.status ~= 'claimed' then return {'not_claimed', cur} end
 if not held_by(task.agentId, task.owner, ARGV[2], ARGV[6]) then return {'not_claimer', cur} end
 if undeclared(task.files, ARGV[4]) then return {'stale'} end
 ensure_index()
--- A file another claimed task of the same agent lists: counted twice for the agent in the index
--- (that task is this holder's own: another session's claim of the file would have been refused).
-local keep = {}
-if type(task.files) == 'table' then
-  for _, f in ipairs(task.files) do
-    local held = redis.call('HGET', KEYS[3], f)
-    if held and (tonumber(cjson.decode(held)[tostring(task.agentId)]) or 0) > 1 then keep[f] = true end
-  end
-end
 local reply = {'ok'}
-close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply, keep)
+close(task, ARGV[3], iso(now_ms), ARGV[4], ARGV[5], reply)
 return reply
 `);
 
