@@ -93,6 +93,15 @@ describe('the packed package, installed', () => {
     assert.match(check.stdout, /servers\.yml: ok \(1 server: memory\)/);
     assert.doesNotMatch(check.stderr, /warning/, 'npx is found: no warning');
 
+    // The starter's memory server comes through npx. On a machine whose npm cache lacks it (a
+    // fresh one), its first start downloads it, which can outlast a server's 30 s start-up budget
+    // beside another test run: fetched here first (it exits at once on a closed stdin), untimed.
+    spawnSync('npx', ['-y', '@modelcontextprotocol/server-memory'], {
+      cwd: elsewhere,
+      stdio: ['ignore', 'ignore', 'ignore'],
+      timeout: 180_000,
+      env: { ...process.env, npm_config_prefer_offline: 'true' },
+    });
     const call = run('call', 'memory__read_graph');
     assert.equal(call.status, 0, call.stderr);
     const result = JSON.parse(call.stdout) as CallToolResult;
