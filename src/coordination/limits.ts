@@ -39,3 +39,12 @@ export function assertJsonBytes(field: string, value: unknown, max: number): num
   }
   return bytes;
 }
+
+/** A claim adds its files to the task's own: the union is capped like any file list. */
+export function assertTaskFiles(taskId: string, count: number): void {
+  if (count > LIMITS.files) {
+    throw new InvalidArgumentError(
+      `files: task ${taskId} would list ${count} files with the ones this claim adds; at most ${LIMITS.files}`,
+    );
+  }
+}

@@ -314,6 +314,16 @@ export function runTaskContract(name: string, makeEnv: MakeEnv): void {
       assert.ok(next.ok, 'the file is free for the other window now');
     });
 
+    it('caps the files a task lists across reclaims, refusing the claim that would pass the cap', async () => {
+      const { peer } = await open();
+      const { tasks, locks } = await peer();
+      const batch = (from: number) => Array.from({ length: 600 }, (_, i) => `cap/${from + i}.ts`);
+      assert.ok((await tasks.claim('T-cap', 'agent-x', batch(0))).ok);
+      await assert.rejects(tasks.claim('T-cap', 'agent-x', batch(600)), /task T-cap would list 1200 files/);
+      assert.equal((await tasks.get('T-cap'))?.files.length, 600);
+      assert.equal(await locks.get('cap/600.ts'), undefined, 'the refused claim locked nothing');
+    });
+
     it('a session reclaiming an owner-less claim takes over its file locks too, so another session cannot share them', async () => {
       const { peer } = await open();
       const { tasks, locks } = await peer();

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { LIMITS } from '../limits.js';
+import { assertTaskFiles, LIMITS } from '../limits.js';
 import type { MemoryLockBackend } from '../locks/memory.js';
 import { heldBy, type LockRecord } from '../locks/types.js';
 import {
@@ -94,6 +94,7 @@ export class MemoryTaskBackend implements TaskBackend {
     }
     const reclaimed = current?.status === 'claimed';
     const all = unique([...(current?.files ?? []), ...files]);
+    assertTaskFiles(taskId, all.length);
     for (const file of all) {
       const lock = this.locks.live(file);
       if (lock && !heldBy(lock, agentId, owner)) {

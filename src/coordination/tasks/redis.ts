@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { RedisClient } from '../redis-connect.js';
 
-import { LIMITS } from '../limits.js';
+import { assertTaskFiles, LIMITS } from '../limits.js';
 import { lockKeyPrefix, parseRecord } from '../locks/redis.js';
 import { parseJson, storeCall } from '../locks/redis-store.js';
 import { CoordinationUnavailableError } from '../../shared/errors.js';
@@ -162,7 +162,11 @@ export class RedisTaskBackend implements TaskBackend {
     ];
     const reply = (await this.withLockKeys(
       taskId,
-      async () => [...(await this.filesOf(taskId)), ...files],
+      async () => {
+        const all = [...new Set([...(await this.filesOf(taskId)), ...files])];
+        assertTaskFiles(taskId, all.length);
+        return all;
+      },
       (keys) => CLAIM.run(this.redis, keys, args),
     )) as string[];
     const [kind, json = '', third = ''] = reply;
