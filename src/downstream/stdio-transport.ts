@@ -330,14 +330,14 @@ export class ChildProcessTransport implements Transport {
     const { graceMs, termMs, killWaitMs } = this.timings;
     if (graceful && !this.exited) {
       child.stdin?.end();
-      await Promise.race([this.exit, this.delay(graceMs)]);
+      await this.exitWithin(graceMs);
     }
     // Address the group even when the leader is gone: that is where grandchildren hide.
     if (signalGroup(pgid, 'SIGTERM')) {
       await this.until(() => this.exited && !groupAlive(pgid), termMs);
       if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
     }
-    await Promise.race([this.exit, this.delay(killWaitMs)]);
+    await this.exitWithin(killWaitMs);
     this.options.groups.delete(pgid);
     // A process outside the group may still hold our pipes; do not wait on it for 'close'.
     child.stdout?.destroy();
@@ -354,6 +354,19 @@ export class ChildProcessTransport implements Transport {
     this.held = [];
     this.heldBytes = 0;
     this.onclose?.();
+  }
+
+  /**
+   * The child's exit, or `ms` elapsed, whichever comes first. The timer is cleared on exit: a
+   * pending one would hold the event loop, and a one-shot command would sit it out before exiting.
+   */
+  private async exitWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([this.exit, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private delay(ms: number): Promise<void> {

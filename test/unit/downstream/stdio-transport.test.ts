@@ -100,6 +100,22 @@ describe('ChildProcessTransport', () => {
     assert.equal(groups.size, 0);
   });
 
+  it('close() of a child that leaves on stdin EOF leaves no timer behind to hold the process', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const { t, lines } = transport({ args: [TOOL_SERVER, '--name', 'eof'] });
+    await t.start();
+    await waitFor(() => lines.includes('eof ready'), 5_000, 'stderr ready line');
+    const before = timers();
+    await t.close();
+    assert.equal(isAlive(t.pid!), false, 'child still alive');
+    // A grace timer left pending after the exit kept one-shot commands alive for its 1.5 s.
+    assert.equal(
+      timers(),
+      before,
+      `timers pending after close: ${process.getActiveResourcesInfo().join(', ')}`,
+    );
+  });
+
   it('reports an unexpected exit through onerror, then onclose, and reaps the group', async () => {
     const { t, lines, groups } = transport({
       args: [TOOL_SERVER, '--spawn-grandchild', '--exit-after', '400'],
