@@ -93,6 +93,47 @@ export function runAgentContract(name: string, makeEnv: MakeEnv): void {
       );
     });
 
+    it('two processes acting as one agent: it leaves (once) only when the last of them leaves', async () => {
+      const { peer, events } = await open();
+      const first = await peer({ owner: 'window-1' });
+      const second = await peer({ owner: 'window-2' });
+      await first.agents.register('agent-a', { name: 'a' });
+      await second.agents.register('agent-a', { name: 'a' });
+      await first.locks.acquire('first.ts', 'agent-a', { ttlMs: MINUTE, owner: 'window-1' });
+      await second.locks.acquire('second.ts', 'agent-a', { ttlMs: MINUTE, owner: 'window-2' });
+
+      await first.agents.leave('agent-a');
+      // The first window's holdings go; the agent stays, registered, with no agent:left.
+      await events.waitFor(
+        (e) => e.type === 'file:unlocked' && e.data.file === 'first.ts',
+        'first.ts unlocked',
+      );
+      await events.settle();
+      assert.deepEqual(events.ofType('agent:left'), []);
+      assert.deepEqual(
+        (await second.agents.list()).map((a) => a.agentId),
+        ['agent-a'],
+      );
+      assert.deepEqual(
+        (await second.locks.list()).map((l) => l.file),
+        ['second.ts'],
+      );
+      // Its heartbeat finds the agent still present: not announced again as rejoined.
+      const registered = events.ofType('agent:registered').length;
+      await second.agents.tick();
+      await events.settle();
+      assert.equal(events.ofType('agent:registered').length, registered);
+
+      await second.agents.leave('agent-a');
+      const left = await events.waitFor((e) => e.type === 'agent:left', 'agent:left');
+      assert.equal(left.agentId, 'agent-a');
+      assert.equal(left.data.cause, 'leave');
+      assert.deepEqual(await second.agents.list(), []);
+      assert.deepEqual(await second.locks.list(), []);
+      await events.settle();
+      assert.equal(events.ofType('agent:left').length, 1);
+    });
+
     it('notices a dead agent once: agent:left from one coordinator, its tasks and locks released', async () => {
       const { peer, events } = await open();
       const dying = await peer({ agentTtlMs: 150, lockTtlMs: MINUTE });

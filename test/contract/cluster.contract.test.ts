@@ -129,6 +129,7 @@ describe('redis cluster: through createCoordination and createBus, as the app op
     await new Promise((resolve) => raw.once('ready', resolve));
     const keys = (await scanKeys(raw, '{mcp}:*')).sort();
     assert.deepEqual(keys, [
+      '{mcp}:agent-owners:agent-a',
       '{mcp}:agent:agent-a',
       '{mcp}:agents',
       '{mcp}:lock:a.ts',

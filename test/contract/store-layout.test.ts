@@ -159,6 +159,12 @@ describe('redis layout', () => {
     const pttl = await raw.pttl('mcp:agent:agent-a');
     assert.ok(pttl > 29_000 && pttl <= 30_000, `pttl ${pttl}`);
     assert.deepEqual(await raw.smembers('mcp:agents'), ['agent-a']);
+    // The processes acting as it: field = owner token, value = when its presence lapses (ms).
+    const owners = await raw.hgetall('mcp:agent-owners:agent-a');
+    assert.deepEqual(Object.keys(owners), [coordination.owner]);
+    const lapses = Number(owners[coordination.owner]);
+    assert.ok(lapses > Date.now() + 25_000 && lapses <= Date.now() + 30_000, `lapses ${lapses}`);
+    assert.ok((await raw.pttl('mcp:agent-owners:agent-a')) > 29_000);
   });
 
   it('keeps the registry in the hash mcp:servers:registry, field = server id', async () => {

@@ -2,7 +2,8 @@
  * Two IDE windows started with one MCP_AGENT_ID: two `serve` stdio coordinator processes (the
  * built CLI) on one real redis-server. They are two holders: a lock or task one window holds is
  * refused to the other (saying it is the same agent id in another window), the other cannot
- * release it, and a window ending frees its own locks and claims only.
+ * release it, and a window ending frees its own locks and claims only. The agent leaves (one
+ * `agent:left`) when the last window does.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -111,5 +112,25 @@ describe('two stdio windows with one MCP_AGENT_ID', () => {
     assert.equal((await tool(b, 'unlock_file', { file: 'src/b.ts' })).isError, undefined);
     assert.equal((await tool(b, 'complete_task', { taskId: 'T-B' })).isError, undefined);
     assert.equal((await tool(b, 'lock_file', { file: 'src/a.ts' })).isError, undefined);
+
+    // The agent has not left while B acts as it: still listed, and no agent:left was published.
+    const agents = sc<{ agents: Array<{ agentId: string }> }>(await tool(b, 'list_agents', {}));
+    assert.deepEqual(
+      agents.agents.map((x) => x.agentId),
+      [AGENT],
+    );
+    const leftEvents = async () =>
+      (await inspect.xrange('win:events:stream', '-', '+')).filter(([, fields]) =>
+        fields.some((f) => f.includes('"type":"agent:left"')),
+      ).length;
+    assert.equal(await leftEvents(), 0);
+
+    // B, the last window, ends: now the agent leaves, once.
+    const pidB = b.pid;
+    await b.close();
+    await waitFor(() => !alive(pidB), 15_000, 'window B to exit');
+    await waitFor(async () => (await leftEvents()) === 1, 10_000, 'agent:left once B has left');
+    assert.deepEqual(await inspect.smembers('win:agents'), []);
+    assert.equal(await inspect.get('win:lock:src/a.ts'), null);
   });
 });

@@ -5,17 +5,34 @@ import type { AgentBackend, AgentRecord } from './types.js';
 export class MemoryAgentBackend implements AgentBackend {
   private readonly members = new Set<string>();
   private readonly alive = new Map<string, { record: AgentRecord; expiresAtMs: number }>();
+  /** Per agent: the owners present and until when. */
+  private readonly owners = new Map<string, Map<string, number>>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
-  async heartbeat(record: AgentRecord, ttlMs: number): Promise<boolean> {
+  async heartbeat(record: AgentRecord, ttlMs: number, owner?: string): Promise<boolean> {
     const wasAbsent = this.live(record.agentId) === undefined;
-    this.alive.set(record.agentId, { record, expiresAtMs: this.clock.now() + ttlMs });
+    const expiresAtMs = this.clock.now() + ttlMs;
+    this.alive.set(record.agentId, { record, expiresAtMs });
     this.members.add(record.agentId);
+    if (wasAbsent) this.owners.delete(record.agentId);
+    if (owner !== undefined) {
+      const present = this.owners.get(record.agentId) ?? new Map<string, number>();
+      present.set(owner, expiresAtMs);
+      this.owners.set(record.agentId, present);
+    }
     return wasAbsent;
   }
 
-  async remove(agentId: string): Promise<boolean> {
+  async remove(agentId: string, owner?: string): Promise<boolean> {
+    const present = this.owners.get(agentId);
+    if (owner !== undefined && present) {
+      present.delete(owner);
+      const now = this.clock.now();
+      for (const [other, until] of present) if (until <= now) present.delete(other);
+      if (present.size > 0) return false;
+    }
+    this.owners.delete(agentId);
     this.alive.delete(agentId);
     return this.members.delete(agentId);
   }

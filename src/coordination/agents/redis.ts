@@ -1,6 +1,9 @@
 /**
  * Agents in Redis: key `<prefix>agent:<id>` (JSON AgentRecord, PX = agent TTL, rewritten by each
- * heartbeat) and the set `<prefix>agents` of registered ids. The set is what lets another
+ * heartbeat), the set `<prefix>agents` of registered ids, and the hash `<prefix>agent-owners:<id>`
+ * of the coordinator processes acting as the agent (field owner token, value the time in ms its
+ * presence lapses; the whole hash expires with the last heartbeat). An owner leaving removes the
+ * agent only when no other owner is present. The set is what lets another
  * coordinator notice an expired agent without keyspace notifications: a member whose key is gone
  * has expired, and removing it from the set (SREM answers 1 to exactly one caller) is the right
  * to announce it.
@@ -8,19 +11,40 @@
 import type { RedisClient } from '../redis-connect.js';
 
 import { LuaScript, parseJson, storeCall } from '../locks/redis-store.js';
+import { systemClock, type Clock } from '../types.js';
 import { normalizeAgent, type AgentBackend, type AgentRecord } from './types.js';
 
-// KEYS: agent key, set. ARGV: record JSON, ttlMs, id. Returns 1 when the key was absent.
+// KEYS: agent key, set, owners. ARGV: record JSON, ttlMs, id, owner ('' for none), now (ms).
+// Returns 1 when the key was absent.
 const HEARTBEAT = new LuaScript(`
 local existed = redis.call('EXISTS', KEYS[1])
+if existed == 0 then redis.call('DEL', KEYS[3]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[4], tonumber(ARGV[5]) + tonumber(ARGV[2]))
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+end
 return 1 - existed
 `);
 
-// KEYS: agent key, set. ARGV: id.
+// KEYS: agent key, set, owners. ARGV: id, owner ('' for none), now (ms). Returns 1 when the agent
+// went and was a member; 0 while another owner is still present (its lapsed entries are dropped).
 const REMOVE = new LuaScript(`
-redis.call('DEL', KEYS[1])
+if ARGV[2] ~= '' then
+  redis.call('HDEL', KEYS[3], ARGV[2])
+  local fields = redis.call('HGETALL', KEYS[3])
+  local others = 0
+  for i = 1, #fields, 2 do
+    if tonumber(fields[i + 1]) > tonumber(ARGV[3]) then
+      others = others + 1
+    else
+      redis.call('HDEL', KEYS[3], fields[i])
+    end
+  end
+  if others > 0 then return 0 end
+end
+redis.call('DEL', KEYS[1], KEYS[3])
 return redis.call('SREM', KEYS[2], ARGV[1])
 `);
 
@@ -42,26 +66,35 @@ return out
 export class RedisAgentBackend implements AgentBackend {
   private readonly setKey: string;
   private readonly keyPrefix: string;
+  private readonly ownersPrefix: string;
 
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
+    private readonly clock: Clock = systemClock,
   ) {
     this.setKey = `${prefix}agents`;
     this.keyPrefix = `${prefix}agent:`;
+    // Not `agent:<id>:owners`: an agent id may itself end in ':owners'.
+    this.ownersPrefix = `${prefix}agent-owners:`;
   }
 
-  async heartbeat(record: AgentRecord, ttlMs: number): Promise<boolean> {
-    const keys = [this.keyPrefix + record.agentId, this.setKey];
+  async heartbeat(record: AgentRecord, ttlMs: number, owner = ''): Promise<boolean> {
+    const id = record.agentId;
+    const keys = [this.keyPrefix + id, this.setKey, this.ownersPrefix + id];
     const reply = await storeCall(this.redis, () =>
-      HEARTBEAT.run(this.redis, keys, [JSON.stringify(record), ttlMs, record.agentId]),
+      HEARTBEAT.run(this.redis, keys, [JSON.stringify(record), ttlMs, id, owner, this.clock.now()]),
     );
     return reply === 1;
   }
 
-  async remove(agentId: string): Promise<boolean> {
-    const keys = [this.keyPrefix + agentId, this.setKey];
-    return (await storeCall(this.redis, () => REMOVE.run(this.redis, keys, [agentId]))) === 1;
+  async remove(agentId: string, owner = ''): Promise<boolean> {
+    const keys = [this.keyPrefix + agentId, this.setKey, this.ownersPrefix + agentId];
+    return (
+      (await storeCall(this.redis, () =>
+        REMOVE.run(this.redis, keys, [agentId, owner, this.clock.now()]),
+      )) === 1
+    );
   }
 
   async expired(): Promise<string[]> {

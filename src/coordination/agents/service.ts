@@ -149,7 +149,8 @@ export class Agents {
     for (const id of ids) {
       this.local.delete(id);
       try {
-        if (await this.options.backend.remove(id)) {
+        // Another process acting as the same agent may still be present: then it has not left.
+        if (await this.options.backend.remove(id, this.options.owner)) {
           this.publishLeft(id, 'leave');
         }
         await this.releaseHoldings(id, this.options.owner);
@@ -220,7 +221,7 @@ export class Agents {
     const record = { ...agent.record, lastSeen: new Date(this.clock.now()).toISOString() };
     let wasAbsent: boolean;
     try {
-      wasAbsent = await this.options.backend.heartbeat(record, this.options.ttlMs);
+      wasAbsent = await this.options.backend.heartbeat(record, this.options.ttlMs, this.options.owner);
     } catch (error) {
       if (options.rethrow) throw error;
       this.logger.debug('agent heartbeat failed', { agentId: record.agentId, error });
@@ -229,7 +230,7 @@ export class Agents {
     // It may have left while the heartbeat was in flight.
     const current = this.local.get(record.agentId);
     if (current === undefined) {
-      await this.options.backend.remove(record.agentId).catch(() => false);
+      await this.options.backend.remove(record.agentId, this.options.owner).catch(() => false);
       return false;
     }
     // Registered again meanwhile: that registration announces itself.

@@ -27,10 +27,17 @@ export interface AgentRecord extends AgentProfile {
 }
 
 export interface AgentBackend {
-  /** Write the agent with expiry `ttlMs` and make it a member; true when its key was absent. */
-  heartbeat(record: AgentRecord, ttlMs: number): Promise<boolean>;
-  /** Remove the agent (explicit leave); true when it was a member, so one caller announces. */
-  remove(agentId: string): Promise<boolean>;
+  /**
+   * Write the agent with expiry `ttlMs` and make it a member; true when its key was absent. With
+   * `owner` (a coordinator process acting as the agent), that owner is present until `ttlMs` too.
+   */
+  heartbeat(record: AgentRecord, ttlMs: number, owner?: string): Promise<boolean>;
+  /**
+   * Explicit leave. With `owner`: that owner leaves, and the agent goes only when no other owner
+   * is still present (two windows started with one agent id are one agent until both have left).
+   * True when the agent went and was a member, so exactly one caller announces `agent:left`.
+   */
+  remove(agentId: string, owner?: string): Promise<boolean>;
   /** Members whose key has expired. */
   expired(): Promise<string[]>;
   /**
