@@ -232,6 +232,47 @@ describe('serve --http with API keys and OAuth', () => {
     assert.deepEqual(metadata.json.authorization_servers, [issuer.url]);
   });
 
+  test('the dashboard signs in with an OAuth access token as with a key: the subject, its scopes', async () => {
+    const page = { origin: c.url };
+    const token = await issuer.token({ sub: 'dana', aud: 'mcp-coordinator', scope: 'mcp:read' });
+    const signIn = await fetch(`${c.url}/ui/session`, {
+      method: 'POST',
+      headers: { ...page, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: token }),
+    });
+    assert.equal(signIn.status, 200);
+    const who = (await signIn.json()) as {
+      signedIn: boolean;
+      name: string;
+      scopes: string[];
+      csrfToken: string;
+    };
+    assert.equal(who.signedIn, true);
+    assert.equal(who.name, 'dana');
+    assert.deepEqual(who.scopes, ['read']);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    assert.doesNotMatch(cookie, new RegExp(token.slice(-20)), 'the cookie is a session id, not the token');
+
+    // The cookie now reads; a call needs the call scope, which this token does not carry.
+    const locks = await api(c.url, '/api/locks', { headers: { ...page, cookie } });
+    assert.equal(locks.status, 200);
+    const call = await api(c.url, '/api/tools/coordinator__lock_file/call', {
+      body: { arguments: { file: 'dash.md' } },
+      headers: { ...page, cookie, 'x-csrf-token': who.csrfToken },
+    });
+    assert.equal(call.status, 403);
+
+    // An expired token, or one for another audience, is no sign-in.
+    for (const bad of [
+      await issuer.token({ sub: 'dana', aud: 'mcp-coordinator', scope: 'mcp:read', expiresIn: -600 }),
+      await issuer.token({ sub: 'dana', aud: 'someone-else', scope: 'mcp:read' }),
+    ]) {
+      const refused = await api(c.url, '/ui/session', { body: { key: bad }, headers: page });
+      assert.equal(refused.status, 401);
+      assert.equal((refused.json.error as { code: string }).code, 'invalid_key');
+    }
+  });
+
   test('over the rate limit: 429 with Retry-After, for that caller only', async () => {
     let limited: Awaited<ReturnType<typeof api>> | undefined;
     for (let i = 0; i < 80 && !limited; i++) {
