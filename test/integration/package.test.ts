@@ -10,15 +10,17 @@
  *
  * The pack runs with --ignore-scripts: `npm test` has just built dist/, and a second build would
  * double this test's time; that `prepare` builds is asserted on package.json, and
- * `npm install -g .` / a git URL run that same script.
+ * `npm install -g .` / a git URL run that same script. The git URL is tested for real: a global
+ * install from `git+file://` of this repository's HEAD (the committed tree, not the work tree),
+ * through scripts/prepare.mjs and its way around npm/cli#8440.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { ROOT, tempDir } from '../helpers/coordinator.js';
+import { FIXTURE, ROOT, tempDir } from '../helpers/coordinator.js';
 
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
@@ -34,7 +36,7 @@ describe('the packed package, installed', () => {
     };
     assert.equal(
       pkg.scripts['prepare'],
-      'npm run build',
+      'node scripts/prepare.mjs',
       'git URLs and npm install -g . build through prepare',
     );
     assert.equal(pkg.bin['mcp-coordinator'], 'dist/main.js');
@@ -106,5 +108,53 @@ describe('the packed package, installed', () => {
     assert.equal(call.status, 0, call.stderr);
     const result = JSON.parse(call.stdout) as CallToolResult;
     assert.deepEqual(result.structuredContent, { entities: [], relations: [] });
+  });
+
+  test('npm install -g git+<url>: built by prepare, a real folder with its dependencies, and it runs', () => {
+    const prefix = join(tmp.path, 'git-prefix');
+    const installed = spawnSync(
+      NPM,
+      ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', `git+file://${ROOT}`],
+      {
+        cwd: tmp.path,
+        encoding: 'utf8',
+        timeout: 400_000,
+        env: { ...process.env, npm_config_prefer_offline: 'true' },
+      },
+    );
+    assert.equal(installed.status, 0, `${installed.stdout}\n${installed.stderr}`);
+    const modules = join(prefix, process.platform === 'win32' ? '' : 'lib', 'node_modules');
+    const folder = join(modules, 'mcp-coordinator');
+    // Without the workaround npm leaves a link to its deleted temporary clone here.
+    assert.equal(lstatSync(folder).isSymbolicLink(), false, 'a folder of its own, not a link');
+    assert.ok(existsSync(join(folder, 'dist', 'main.js')), 'built by prepare');
+    assert.ok(existsSync(join(folder, 'node_modules', '@modelcontextprotocol', 'server')), 'dependencies');
+    assert.deepEqual(
+      readdirSync(modules).filter((entry) => entry.startsWith('.')),
+      [],
+      'nothing left aside',
+    );
+
+    const bin = join(prefix, process.platform === 'win32' ? '' : 'bin');
+    const elsewhere = join(tmp.path, 'git', 'project');
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(
+      join(elsewhere, 'servers.yml'),
+      `servers:\n  fx: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE)}, --name, fx] }\n`,
+    );
+    const run = (...args: string[]) =>
+      spawnSync('mcp-coordinator', args, {
+        cwd: elsewhere,
+        encoding: 'utf8',
+        timeout: 90_000,
+        env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
+      });
+    const version = run('--version');
+    assert.equal(version.status, 0, version.stderr);
+    const call = run('call', 'fx__echo', '--args', '{"text":"from git"}');
+    assert.equal(call.status, 0, call.stderr);
+    assert.deepEqual((JSON.parse(call.stdout) as CallToolResult).content, [
+      { type: 'text', text: 'from git' },
+    ]);
   });
 });
