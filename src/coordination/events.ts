@@ -23,7 +23,8 @@ const MAX_SEQ = 999_999;
 export class EventIdGenerator {
   private lastMs = -1;
   private seq = 0;
-  private readonly tag = randomBytes(4).toString('hex');
+  /** This generator's random tag, the ids' last part: it tells this publisher's events apart. */
+  readonly tag = randomBytes(4).toString('hex');
 
   next(nowMs: number): string {
     const ms = Math.floor(nowMs);

@@ -6,6 +6,17 @@
  *
  * Delivery is at-least-once: a batch whose connection dropped mid-flight is sent again, and with
  * signing on, the seen-id check drops the duplicates.
+ *
+ * This process's own events are delivered to its own subscribers at once, not when Redis echoes
+ * them back (the echo, told apart by the id generator's tag, is skipped): Redis killed between
+ * acknowledging a batch and writing it to the subscriber connection would otherwise lose them
+ * for this process, and an outage would hold them back from it.
+ *
+ * Other coordinators' events published while this one's subscription was down (Redis restarting,
+ * the link cut, another coordinator flushing its outbox first) are read back from the stream when
+ * it resubscribes: from a little before the link went down, skipping the ids already delivered,
+ * with live messages held back meanwhile so they follow in order. Only what Redis itself lost
+ * (a restart without persistence) is gone.
  */
 import type { RedisClient } from '../redis-connect.js';
 import { CoordinationUnavailableError, bareMessage } from '../../shared/errors.js';
@@ -21,6 +32,7 @@ import {
   type ReplayOptions,
 } from '../types.js';
 import { Dispatcher } from './dispatch.js';
+import { RecentIds } from './recent-ids.js';
 import {
   REDIS_BUS_DEFAULTS as DEFAULTS,
   assertRedisUrl,
@@ -34,6 +46,17 @@ import { readStream } from './redis-replay.js';
 import type { RedisTarget } from '../redis-target.js';
 import { planReplay } from './replay.js';
 import { Outbox } from './outbox.js';
+
+/** Reading back what a lost subscription missed. */
+const CATCH_UP = {
+  /** Read from this long before the link was seen to go (publishers' clocks, in-flight batches). */
+  marginMs: 5_000,
+  /** Ids of delivered events kept to skip them in a catch-up read (~40 bytes each). */
+  recentIds: 50_000,
+  /** Live messages held back during a catch-up read; beyond this they are dropped and counted. */
+  maxHeld: 10_000,
+  waitForPublisherMs: 5_000,
+} as const;
 
 export interface RedisBusOptions {
   /** A redis:// URL, or a Cluster or Sentinel target. */
@@ -72,6 +95,16 @@ export class RedisBus implements EventBus {
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly ids = new EventIdGenerator();
+  /** The end of every id this bus mints (`-<tag>`): the echo of an own event. */
+  private readonly ownIdEnd = `-${this.ids.tag}`;
+  /** Own events waiting for the microtask that hands them to subscribers, in publication order. */
+  private local: string[] = [];
+  /** Other coordinators' events delivered lately (live or caught up), so none is delivered twice. */
+  private readonly delivered = new RecentIds(CATCH_UP.recentIds);
+  /** When the subscription was lost (this process's clock); undefined while it is up. */
+  private lostAtMs: number | undefined;
+  /** Live messages that arrived while a catch-up read was running; undefined when none runs. */
+  private held: string[] | undefined;
   private readonly dispatcher: Dispatcher;
   private readonly outbox: Outbox<Outgoing>;
   private readonly listeners = new Set<StatusListener>();
@@ -80,6 +113,8 @@ export class RedisBus implements EventBus {
   /** Bumped on every subscriber connect/close, so a late SUBSCRIBE reply from a dead link is ignored. */
   private subGeneration = 0;
   private everConnected = false;
+  /** Whether the subscription was ever live: only a lost one needs catching up after. */
+  private everSubscribed = false;
   private lastError: string | undefined;
   private warnedDrop = false;
   private published = 0;
@@ -118,15 +153,21 @@ export class RedisBus implements EventBus {
     this.sub.on('ready', () => this.resubscribe());
     this.sub.on('close', () => {
       this.subGeneration += 1;
+      this.lostAtMs ??= this.everSubscribed ? this.clock() : undefined;
       this.subscribed = false;
+      this.held = undefined;
       this.refreshStatus();
     });
     this.pub.on('error', (error: unknown) => this.noteError('publisher', error));
     this.sub.on('error', (error: unknown) => this.noteError('subscriber', error));
     this.sub.on('message', (_channel: string, json: string) => {
       if (this.closing) return;
-      const { event } = this.dispatcher.admit(json);
-      if (event) this.dispatcher.deliver(event);
+      if (this.held) {
+        if (this.held.length < CATCH_UP.maxHeld) this.held.push(json);
+        else this.noteDropped(1);
+        return;
+      }
+      this.receive(json);
     });
   }
 
@@ -147,8 +188,22 @@ export class RedisBus implements EventBus {
       return event;
     }
     this.published += 1;
-    this.outbox.push({ family: EVENT_FAMILY[event.type], json: JSON.stringify(event) });
+    const json = JSON.stringify(event);
+    this.outbox.push({ family: EVENT_FAMILY[event.type], json });
+    this.deliverLocally(json);
     return event;
+  }
+
+  /** Own events to own subscribers, after the publishing call returns, as others will see them. */
+  private deliverLocally(json: string): void {
+    this.local.push(json);
+    if (this.local.length > 1) return; // a drain is already scheduled
+    queueMicrotask(() => {
+      const batch = this.local;
+      this.local = [];
+      if (this.closing) return;
+      for (const one of batch) this.dispatcher.deliver(JSON.parse(one) as CoordinationEvent);
+    });
   }
 
   subscribe(handler: (event: CoordinationEvent) => void, typeGlob?: string): () => void {
@@ -207,16 +262,81 @@ export class RedisBus implements EventBus {
     await Promise.all([closeConnection(this.pub), closeConnection(this.sub)]);
   }
 
+  /** A live message: verified, then delivered unless it is our own echo or was delivered already. */
+  private receive(json: string): void {
+    const { event } = this.dispatcher.admit(json);
+    if (!event || event.id.endsWith(this.ownIdEnd) || this.delivered.has(event.id)) return;
+    this.delivered.add(event.id);
+    this.dispatcher.deliver(event);
+  }
+
   private resubscribe(): void {
     const generation = ++this.subGeneration;
+    const lostAt = this.lostAtMs;
+    // Held from the SUBSCRIBE on: what arrives live during the catch-up read comes after it.
+    if (lostAt !== undefined) this.held = [];
     this.sub.subscribe(this.channel).then(
-      () => {
+      async () => {
         if (generation !== this.subGeneration || this.closing) return;
+        if (lostAt !== undefined) {
+          await this.catchUp(lostAt);
+          if (generation !== this.subGeneration || this.closing) return;
+          this.lostAtMs = undefined;
+        }
+        this.releaseHeld();
+        this.everSubscribed = true;
         this.subscribed = true;
         this.refreshStatus();
       },
       (error: unknown) => this.noteError('subscriber', error),
     );
+  }
+
+  /** Other coordinators' events from the stream since a little before `lostAt`, oldest first. */
+  private async catchUp(lostAt: number): Promise<void> {
+    try {
+      if (!this.pubReady) await this.pubBecomesReady(CATCH_UP.waitForPublisherMs);
+      const plan = planReplay({ since: String(Math.max(0, lostAt - CATCH_UP.marginMs)) });
+      const events = await readStream(
+        this.pub,
+        this.streamKey,
+        plan,
+        (json) => this.dispatcher.decodeStored(json),
+        DEFAULTS.replayPageSize,
+      );
+      let caughtUp = 0;
+      for (const event of events) {
+        if (this.closing) return;
+        if (event.id.endsWith(this.ownIdEnd) || this.delivered.has(event.id)) continue;
+        this.delivered.add(event.id);
+        this.dispatcher.deliver(event);
+        caughtUp += 1;
+      }
+      if (caughtUp > 0) this.logger.info('caught up on events published while disconnected', { caughtUp });
+    } catch (error) {
+      // The link went again, or the read failed: live delivery goes on; the gap stays a gap.
+      this.logger.warn('could not read back events missed while disconnected', { error: bareMessage(error) });
+    }
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const json of held ?? []) this.receive(json);
+  }
+
+  private pubBecomesReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pub.off('ready', onReady);
+        reject(new Error(`publisher connection not ready within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.pub.once('ready', onReady);
+    });
   }
 
   private refreshStatus(): void {
