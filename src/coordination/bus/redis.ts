@@ -51,8 +51,12 @@ import { Outbox } from './outbox.js';
 const CATCH_UP = {
   /** Read from this long before the link was seen to go (publishers' clocks, in-flight batches). */
   marginMs: 5_000,
-  /** Ids of delivered events kept to skip them in a catch-up read (~40 bytes each). */
-  recentIds: 50_000,
+  /**
+   * Ids of other coordinators' delivered events kept to skip them in a catch-up read (~100 bytes
+   * each with the set): the margin's worth at 4,000 events/s; beyond, an event may come twice
+   * (delivery is at-least-once), never not at all.
+   */
+  recentIds: 20_000,
   /** Live messages held back during a catch-up read; beyond this they are dropped and counted. */
   maxHeld: 10_000,
   waitForPublisherMs: 5_000,
