@@ -2,8 +2,8 @@
  * The environment a stdio child starts with. Not the coordinator's whole environment: that holds
  * `REDIS_URL` (with its password), `MCP_EVENTS_SECRET` (with which anyone can forge signed events),
  * API keys and tokens meant for the coordinator alone. A child gets a minimal set that programs
- * need to run at all — where to find commands, the user, home, locale, temp dirs, and on Windows
- * what the OS itself needs — plus what its `inheritEnv` names (or everything, `inheritEnv: all`),
+ * need to run at all — where to find commands, the user, home, locale, temp dirs, which
+ * certificate authorities to trust, and on Windows what the OS itself needs — plus what its `inheritEnv` names (or everything, `inheritEnv: all`),
  * with its configured `env` on top.
  */
 
@@ -21,6 +21,11 @@ export const MINIMAL_ENV_NAMES: readonly string[] = [
   'TMPDIR',
   'TMP',
   'TEMP',
+  // Which certificate authorities to trust: paths, not secrets, and without them a server behind
+  // a company's TLS-inspecting proxy cannot reach anything (`npx` waits on the registry forever).
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
   // Windows
   'APPDATA',
   'COMSPEC',

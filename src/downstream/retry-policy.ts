@@ -58,7 +58,10 @@ export function crashLoopOptions(t: SupervisorTimings): RetryOptions {
 export function attemptFailure(serverId: string, timeoutMs: number, error: unknown): TransportFailureError {
   if (error instanceof TransportFailureError) return error;
   if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
-    const detail = `no answer to initialize or a list request within ${timeoutMs} ms`;
+    // The request that timed out may have had a budget of its own (the era probe's).
+    const own = (error.data as { timeout?: unknown } | undefined)?.timeout;
+    const waited = typeof own === 'number' ? own : timeoutMs;
+    const detail = `no answer to initialize or a list request within ${waited} ms`;
     return new TransportFailureError(serverId, 'timeout', `${serverId}: ${detail}`, { cause: error });
   }
   const detail = describeError(error);

@@ -20,6 +20,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage } from '@modelcontextprotocol/client';
 import { TransportFailureError } from '../shared/errors.js';
@@ -113,6 +114,15 @@ export class ChildProcessTransport implements Transport {
   /** The child's pid (and process group id) once spawned. */
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /**
+   * The child's stderr (read here, line by line). With `pid`, what tells the SDK's era
+   * negotiation this is a stdio transport, on which a probe left unanswered means a legacy server
+   * (one still starting, or one that ignores unknown methods) rather than a failed connection.
+   */
+  get stderr(): Readable | null {
+    return this.child?.stderr ?? null;
   }
 
   /**

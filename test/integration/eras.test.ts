@@ -559,6 +559,36 @@ describe('era pinning, the warm verdict and a server that lies', () => {
     }
   });
 
+  test('protocol: auto — a legacy stdio server that starts slower than the probe waits for is served, as legacy', async () => {
+    // The probe (server/discover) waits 5 s at most; this server reads stdin only after 6.5 s. On
+    // stdio an unanswered probe means a legacy server, not a failed connection.
+    const file = writeConfig(
+      dir.path,
+      { servers: { slow: fixtureServer('slow', '--start-delay', '6500') } },
+      'slow.yml',
+    );
+    const c = await startV2(file);
+    try {
+      const h = await waitFor(
+        async () => {
+          const report = await health(c.client);
+          return report.servers.slow?.status === 'healthy' ? report : undefined;
+        },
+        30_000,
+        'slow healthy',
+      );
+      assert.equal(h.servers.slow!.era, 'legacy');
+      assert.equal(
+        text(await c.client.callTool({ name: 'slow__echo', arguments: { text: 'late' } })),
+        'late',
+      );
+      const restarts = (h.servers.slow as { restarts?: number }).restarts;
+      assert.equal(restarts ?? 0, 0, 'connected on its first attempt');
+    } finally {
+      await c.close();
+    }
+  });
+
   test('a warm start reuses the era verdict: no second probe', async () => {
     const file = writeConfig(
       dir.path,

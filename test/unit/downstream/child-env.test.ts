@@ -33,6 +33,23 @@ describe('childEnvironment', () => {
     });
   });
 
+  it('passes where to find the certificate authorities to trust (paths, needed for TLS behind a proxy)', () => {
+    const env = childEnvironment(
+      {
+        ...PARENT,
+        NODE_EXTRA_CA_CERTS: '/etc/ssl/corp.pem',
+        SSL_CERT_FILE: '/etc/ssl/certs/ca.pem',
+        SSL_CERT_DIR: '/etc/ssl/certs',
+        HTTPS_PROXY: 'http://user:pw@proxy:3128',
+      },
+      {},
+    );
+    assert.equal(env.NODE_EXTRA_CA_CERTS, '/etc/ssl/corp.pem');
+    assert.equal(env.SSL_CERT_FILE, '/etc/ssl/certs/ca.pem');
+    assert.equal(env.SSL_CERT_DIR, '/etc/ssl/certs');
+    assert.equal(env.HTTPS_PROXY, undefined, 'a proxy URL may carry credentials: only when named');
+  });
+
   it('adds the names inheritEnv lists (NAME* for a family), or everything with all', () => {
     const env = childEnvironment(PARENT, {}, ['AWS_*', 'MCP_EVENTS_SECRET']);
     assert.equal(env.MCP_EVENTS_SECRET, 'sign-anything');
