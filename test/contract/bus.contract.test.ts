@@ -103,6 +103,19 @@ describe('redis bus: layout', () => {
     assert.deepEqual(replayed[0], JSON.parse(entries[1]![1][1]!));
   });
 
+  it('a bus closed before its first connection still sends what was published (a one-shot command)', async () => {
+    const prefix = uniquePrefix();
+    const bus = makeRedisBus(redis.url, { prefix });
+    const event = bus.publish({ type: 'file:locked', data: { file: 'quick.ts' } });
+    assert.notEqual(bus.status, 'connected');
+    await bus.close();
+    const entries = await raw().xrange(`${prefix}events:stream`, '-', '+');
+    assert.deepEqual(
+      entries.map(([, fields]) => (JSON.parse(fields[1]!) as { id: string }).id),
+      [event.id],
+    );
+  });
+
   it('skips stream entries whose signature does not verify when replaying with a secret', async () => {
     const prefix = uniquePrefix();
     const bus = makeRedisBus(redis.url, { prefix, secret: 'k' });

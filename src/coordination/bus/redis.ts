@@ -117,13 +117,19 @@ export class RedisBus implements EventBus {
   /** Bumped on every subscriber connect/close, so a late SUBSCRIBE reply from a dead link is ignored. */
   private subGeneration = 0;
   private everConnected = false;
+  /** Settles on the first connection or the first error, whichever comes first. */
+  private firstSettled!: () => void;
+  private readonly firstOutcome = new Promise<void>((resolve) => (this.firstSettled = resolve));
   /** Whether the subscription was ever live: only a lost one needs catching up after. */
   private everSubscribed = false;
   private lastError: string | undefined;
   private warnedDrop = false;
   private published = 0;
   private dropped = 0;
+  /** Set by close(): nothing more is published or delivered. */
   private closing: Promise<void> | undefined;
+  /** Set once close() has flushed: the connections may no longer come up. */
+  private stopped = false;
 
   /** Throws InvalidArgumentError for a URL that is not redis://, rediss:// or a socket path. */
   constructor(private readonly options: RedisBusOptions) {
@@ -254,8 +260,20 @@ export class RedisBus implements EventBus {
   }
 
   private async shutdown(): Promise<void> {
+    // A one-shot command may be done before its first connection is: wait for that (or its
+    // first failure) within the same bound, so what it published is not dropped unsent. A
+    // Redis known to be down is not waited for.
+    if (this.outbox.size > 0 && !this.everConnected && this.lastError === undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.firstOutcome,
+        new Promise((resolve) => (timer = setTimeout(resolve, DEFAULTS.closeFlushTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
     // Give what is queued (typically a final agent:left) a bounded chance to leave.
     await this.outbox.flush(DEFAULTS.closeFlushTimeoutMs);
+    this.stopped = true;
     this.outbox.stop();
     this.dispatcher.clear();
     this.subGeneration += 1;
@@ -281,10 +299,10 @@ export class RedisBus implements EventBus {
     if (lostAt !== undefined) this.held = [];
     this.sub.subscribe(this.channel).then(
       async () => {
-        if (generation !== this.subGeneration || this.closing) return;
+        if (generation !== this.subGeneration || this.stopped) return;
         if (lostAt !== undefined) {
           await this.catchUp(lostAt);
-          if (generation !== this.subGeneration || this.closing) return;
+          if (generation !== this.subGeneration || this.stopped) return;
           this.lostAtMs = undefined;
         }
         this.releaseHeld();
@@ -344,7 +362,7 @@ export class RedisBus implements EventBus {
   }
 
   private refreshStatus(): void {
-    this.setStatus(!this.closing && this.pubReady && this.subscribed ? 'connected' : 'disconnected');
+    this.setStatus(!this.stopped && this.pubReady && this.subscribed ? 'connected' : 'disconnected');
   }
 
   private setStatus(next: BusStatus): void {
@@ -353,6 +371,7 @@ export class RedisBus implements EventBus {
     this.current = next;
     const buffered = this.stats().buffered;
     if (next === 'connected') {
+      this.firstSettled();
       this.logger.info(this.everConnected ? 'redis reconnected' : 'redis connected', { buffered });
       this.everConnected = true;
       this.warnedDrop = false;
@@ -371,6 +390,7 @@ export class RedisBus implements EventBus {
 
   private noteError(role: 'publisher' | 'subscriber', error: unknown): void {
     const message = bareMessage(error);
+    this.firstSettled();
     // The first failure to ever reach Redis is worth a warning (a wrong URL); retries are noise.
     if (!this.everConnected && this.lastError === undefined) {
       this.logger.warn('cannot reach redis yet; buffering events', { role, error: message });
