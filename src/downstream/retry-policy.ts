@@ -58,10 +58,12 @@ export function crashLoopOptions(t: SupervisorTimings): RetryOptions {
 export function attemptFailure(serverId: string, timeoutMs: number, error: unknown): TransportFailureError {
   if (error instanceof TransportFailureError) return error;
   if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
-    // The request that timed out may have had a budget of its own (the era probe's).
+    // The era probe has a budget of its own, which its timeout carries.
     const own = (error.data as { timeout?: unknown } | undefined)?.timeout;
-    const waited = typeof own === 'number' ? own : timeoutMs;
-    const detail = `no answer to initialize or a list request within ${waited} ms`;
+    const detail =
+      typeof own === 'number' && /negotiation probe/i.test(error.message)
+        ? `no answer to the era probe (server/discover) within ${own} ms`
+        : `no answer to initialize or a list request within ${typeof own === 'number' ? own : timeoutMs} ms`;
     return new TransportFailureError(serverId, 'timeout', `${serverId}: ${detail}`, { cause: error });
   }
   const detail = describeError(error);
