@@ -43,6 +43,7 @@ export class MemoryAgentBackend implements AgentBackend {
 
   async claimExpired(agentId: string): Promise<boolean> {
     if (this.live(agentId) !== undefined) return false;
+    this.owners.delete(agentId);
     return this.members.delete(agentId);
   }
 
