@@ -286,6 +286,7 @@ export class RedisBus implements EventBus {
 
   /** A live message: verified, then delivered unless it is our own echo or was delivered already. */
   private receive(json: string): void {
+    if (this.closing) return;
     const { event } = this.dispatcher.admit(json);
     if (!event || event.id.endsWith(this.ownIdEnd) || this.delivered.has(event.id)) return;
     this.delivered.add(event.id);
@@ -300,8 +301,8 @@ export class RedisBus implements EventBus {
     this.sub.subscribe(this.channel).then(
       async () => {
         if (generation !== this.subGeneration || this.stopped) return;
-        if (lostAt !== undefined) {
-          await this.catchUp(lostAt);
+        if (lostAt !== undefined && !this.closing) {
+          await this.catchUp(lostAt, generation);
           if (generation !== this.subGeneration || this.stopped) return;
           this.lostAtMs = undefined;
         }
@@ -315,10 +316,10 @@ export class RedisBus implements EventBus {
   }
 
   /** Other coordinators' events from the stream since a little before `lostAt`, oldest first. */
-  private async catchUp(lostAt: number): Promise<void> {
+  private async catchUp(lostAt: number, generation: number): Promise<void> {
     try {
       if (!this.pubReady) await this.pubBecomesReady(CATCH_UP.waitForPublisherMs);
-      const plan = planReplay({ since: String(Math.max(0, lostAt - CATCH_UP.marginMs)) });
+      const plan = planReplay({ since: String(Math.max(0, Math.floor(lostAt - CATCH_UP.marginMs))) });
       const events = await readStream(
         this.pub,
         this.streamKey,
@@ -328,7 +329,7 @@ export class RedisBus implements EventBus {
       );
       let caughtUp = 0;
       for (const event of events) {
-        if (this.closing) return;
+        if (this.closing || generation !== this.subGeneration) return;
         if (event.id.endsWith(this.ownIdEnd) || this.delivered.has(event.id)) continue;
         this.delivered.add(event.id);
         this.dispatcher.deliver(event);
@@ -353,6 +354,8 @@ export class RedisBus implements EventBus {
         this.pub.off('ready', onReady);
         reject(new Error(`publisher connection not ready within ${timeoutMs} ms`));
       }, timeoutMs);
+      // A close while the catch-up waits must not be held up by it.
+      timer.unref();
       const onReady = () => {
         clearTimeout(timer);
         resolve();
