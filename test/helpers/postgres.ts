@@ -5,10 +5,9 @@
  * or mid-run) is a real refused or cut connection to a real server.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 
-import { freePort } from './redis-server.js';
+import { tcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export const ADMIN_URL = process.env.MCP_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -67,52 +66,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-export interface PgProxy {
-  readonly port: number;
-  readonly running: boolean;
-  start(): Promise<void>;
-  /** Stop listening and cut every open connection (PostgreSQL "goes away"). */
-  stop(): Promise<void>;
-}
+export type PgProxy = TcpProxy;
 
 /** A loopback TCP proxy to the PostgreSQL of ADMIN_URL; created stopped (its port refuses). */
-export async function pgProxy(): Promise<PgProxy> {
+export function pgProxy(): Promise<PgProxy> {
   const target = new URL(ADMIN_URL);
-  const port = await freePort();
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
-  return {
-    port,
-    get running() {
-      return server !== undefined;
-    },
-    async start() {
-      if (server) return;
-      const s = createServer((client) => {
-        const upstream = connect(Number(target.port || 5432), target.hostname);
-        sockets.add(client).add(upstream);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-          sockets.delete(client);
-          sockets.delete(upstream);
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-        client.pipe(upstream).pipe(client);
-      });
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(port, '127.0.0.1', () => resolve());
-      });
-      server = s;
-    },
-    async stop() {
-      const s = server;
-      server = undefined;
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
-    },
-  };
+  return tcpProxy(Number(target.port || 5432), { host: target.hostname, started: false });
 }

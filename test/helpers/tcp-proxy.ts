@@ -3,30 +3,34 @@
  * new ones refused) and starts again on the same port: a network link going down and coming back.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { freePort } from './redis-server.js';
 
 export interface TcpProxy {
   readonly port: number;
+  readonly running: boolean;
   start(): Promise<void>;
+  /** Stop listening and cut every open connection. */
   stop(): Promise<void>;
 }
 
-export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port: free } = probe.address() as { port: number };
-      probe.close(() => resolve(free));
-    });
-  });
+/** Started unless `started: false` (then its port refuses until start()). */
+export async function tcpProxy(
+  targetPort: number,
+  options: { host?: string; started?: boolean } = {},
+): Promise<TcpProxy> {
+  const host = options.host ?? '127.0.0.1';
+  const port = await freePort();
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   const proxy: TcpProxy = {
     port,
+    get running() {
+      return server !== undefined;
+    },
     async start() {
       if (server) return;
       const s = createServer((client) => {
-        const upstream = connect(targetPort, '127.0.0.1');
+        const upstream = connect(targetPort, host);
         sockets.add(client).add(upstream);
         const end = () => {
           client.destroy();
@@ -52,6 +56,6 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     },
   };
-  await proxy.start();
+  if (options.started !== false) await proxy.start();
   return proxy;
 }
