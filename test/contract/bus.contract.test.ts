@@ -253,6 +253,87 @@ describe('redis bus: faults', () => {
     }
   });
 
+  it('reads back by the stream, not the publisher’s clock: a publisher 10 minutes behind is not missed', async () => {
+    const prefix = uniquePrefix();
+    const proxy = await tcpProxy(Number(new URL(server.url).port));
+    // Its events are stamped 10 minutes ago (a clock behind, or events held in its outbox through an
+    // outage of its own and flushed late): the stream takes them now.
+    const publisher = makeRedisBus(server.url, { prefix, clock: () => Date.now() - 600_000 });
+    const cut = makeRedisBus(`redis://127.0.0.1:${proxy.port}`, { prefix, source: 'cut-off' });
+    try {
+      await waitForStatus(publisher, 'connected');
+      await waitForStatus(cut, 'connected');
+      const heard = collect(cut);
+      const sent: string[] = [];
+      const publish = (n: number) => {
+        for (let i = 0; i < n; i++) sent.push(publisher.publish({ type: 'task:progress', data: { i } }).id);
+      };
+      publish(3);
+      await heard.waitFor(3);
+      await proxy.stop();
+      await waitForStatus(cut, 'disconnected');
+      publish(10);
+      await waitUntil(() => publisher.stats().buffered === 0, 'the publisher to flush');
+      await proxy.start();
+      await waitForStatus(cut, 'connected');
+      publish(2);
+      await heard.waitFor(15);
+      assert.deepEqual(
+        heard.events.map((e) => e.id),
+        sent,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(heard.events.length, 15, 'no event twice');
+    } finally {
+      await Promise.all([publisher.close(), cut.close()]);
+      await proxy.stop();
+    }
+  });
+
+  it('a catch-up read that fails is tried again: the missed events come late, once, not never', async () => {
+    const prefix = uniquePrefix();
+    const stream = `${prefix}events:stream`;
+    const proxy = await tcpProxy(Number(new URL(server.url).port));
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, child: () => logger, warn: (msg: string) => void warnings.push(msg) };
+    const publisher = makeRedisBus(server.url, { prefix });
+    const cut = makeRedisBus(`redis://127.0.0.1:${proxy.port}`, { prefix, source: 'cut-off', logger });
+    const raw = new Redis(server.url);
+    try {
+      await waitForStatus(publisher, 'connected');
+      await waitForStatus(cut, 'connected');
+      const heard = collect(cut);
+      const missed: string[] = [];
+      for (let i = 0; i < 3; i++) publisher.publish({ type: 'task:progress', data: { i } });
+      await heard.waitFor(3);
+      await proxy.stop();
+      await waitForStatus(cut, 'disconnected');
+      for (let i = 0; i < 5; i++) missed.push(publisher.publish({ type: 'task:progress', data: { i } }).id);
+      await waitUntil(() => publisher.stats().buffered === 0, 'the publisher to flush');
+      // The stream is unreadable (another type under its key) when the cut-off one comes back.
+      await raw.rename(stream, `${stream}:aside`);
+      await raw.set(stream, 'not a stream');
+      await proxy.start();
+      await waitUntil(() => warnings.some((w) => w.startsWith('could not read back')), 'the failed read');
+      await waitForStatus(cut, 'connected');
+      assert.equal(heard.events.length, 3, 'nothing read back yet');
+      await raw.del(stream);
+      await raw.rename(`${stream}:aside`, stream);
+      await heard.waitFor(8);
+      assert.deepEqual(
+        heard.events.slice(3).map((e) => e.id),
+        missed,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(heard.events.length, 8, 'no event twice');
+      assert.ok(!warnings.some((w) => w.startsWith('gave up')));
+    } finally {
+      raw.disconnect();
+      await Promise.all([publisher.close(), cut.close()]);
+      await proxy.stop();
+    }
+  });
+
   it('drops the oldest events beyond the buffer limit and counts them', async () => {
     const bus = makeRedisBus(server.url, { bufferLimit: 10 });
     try {

@@ -14,9 +14,12 @@
  *
  * Other coordinators' events published while this one's subscription was down (Redis restarting,
  * the link cut, another coordinator flushing its outbox first) are read back from the stream when
- * it resubscribes: from a little before the link went down, skipping the ids already delivered,
- * with live messages held back meanwhile so they follow in order. Only what Redis itself lost
- * (a restart without persistence) is gone.
+ * it resubscribes: every entry the stream took from a little before the link went down (by the
+ * stream ids, Redis's own clock, so neither a publisher's clock nor a late flush of old events
+ * matters), skipping the ids already delivered, with live messages held back meanwhile so they
+ * follow in order. A read that fails is tried again in the background (late rather than never).
+ * Only what Redis itself lost (a restart without persistence, entries trimmed off the capped
+ * stream before they were read) is gone.
  */
 import type { RedisClient } from '../redis-connect.js';
 import { CoordinationUnavailableError, bareMessage } from '../../shared/errors.js';
@@ -49,7 +52,10 @@ import { Outbox } from './outbox.js';
 
 /** Reading back what a lost subscription missed. */
 const CATCH_UP = {
-  /** Read from this long before the link was seen to go (publishers' clocks, in-flight batches). */
+  /**
+   * Read the entries the stream took from this long before the link was seen to go (batches in
+   * flight, the time the loss took to be noticed, the estimate of Redis's clock).
+   */
   marginMs: 5_000,
   /**
    * Ids of other coordinators' delivered events kept to skip them in a catch-up read (~100 bytes
@@ -57,9 +63,13 @@ const CATCH_UP = {
    * (delivery is at-least-once), never not at all.
    */
   recentIds: 20_000,
-  /** Live messages held back during a catch-up read; beyond this they are dropped and counted. */
+  /** Live messages held back during a catch-up read; beyond this they are read from the stream after. */
   maxHeld: 10_000,
   waitForPublisherMs: 5_000,
+  /** A failed read is tried again after 1 s, 2 s, 4 s … (at most this long apart) … */
+  retryMaxDelayMs: 30_000,
+  /** … this many times, then the gap is given up with a warning. */
+  retries: 8,
 } as const;
 
 export interface RedisBusOptions {
@@ -107,8 +117,12 @@ export class RedisBus implements EventBus {
   private readonly delivered = new RecentIds(CATCH_UP.recentIds);
   /** When the subscription was lost (this process's clock); undefined while it is up. */
   private lostAtMs: number | undefined;
+  /** The oldest loss whose catch-up read failed and has not succeeded since. */
+  private unreadSince: number | undefined;
   /** Live messages that arrived while a catch-up read was running; undefined when none runs. */
   private held: string[] | undefined;
+  /** Live messages came beyond the hold's cap during the current catch-up. */
+  private heldOverflowed = false;
   private readonly dispatcher: Dispatcher;
   private readonly outbox: Outbox<Outgoing>;
   private readonly listeners = new Set<StatusListener>();
@@ -163,7 +177,10 @@ export class RedisBus implements EventBus {
     this.sub.on('ready', () => this.resubscribe());
     this.sub.on('close', () => {
       this.subGeneration += 1;
-      this.lostAtMs ??= this.everSubscribed ? this.clock() : undefined;
+      // From the oldest loss not yet read back (a catch-up still being retried), else from now.
+      this.lostAtMs ??= this.everSubscribed
+        ? Math.min(this.clock(), this.unreadSince ?? Infinity)
+        : undefined;
       this.subscribed = false;
       this.held = undefined;
       this.refreshStatus();
@@ -173,8 +190,9 @@ export class RedisBus implements EventBus {
     this.sub.on('message', (_channel: string, json: string) => {
       if (this.closing) return;
       if (this.held) {
+        // Beyond the cap the message is left to the stream: the catch-up reads it again after.
         if (this.held.length < CATCH_UP.maxHeld) this.held.push(json);
-        else this.noteDropped(1);
+        else this.heldOverflowed = true;
         return;
       }
       this.receive(json);
@@ -302,9 +320,12 @@ export class RedisBus implements EventBus {
       async () => {
         if (generation !== this.subGeneration || this.stopped) return;
         if (lostAt !== undefined && !this.closing) {
-          await this.catchUp(lostAt, generation);
+          const done = await this.catchUp(lostAt, generation);
           if (generation !== this.subGeneration || this.stopped) return;
           this.lostAtMs = undefined;
+          // A failed read, or live messages beyond the hold's cap (in the stream, read next time).
+          if (!done || this.heldOverflowed) this.retryCatchUp(lostAt, generation, 0);
+          this.heldOverflowed = false;
         }
         this.releaseHeld();
         this.everSubscribed = true;
@@ -315,31 +336,70 @@ export class RedisBus implements EventBus {
     );
   }
 
-  /** Other coordinators' events from the stream since a little before `lostAt`, oldest first. */
-  private async catchUp(lostAt: number, generation: number): Promise<void> {
+  /**
+   * Other coordinators' events the stream took since a little before `lostAt` (this process's
+   * clock), oldest first. False when the read could not be made (to be tried again).
+   */
+  private async catchUp(lostAt: number, generation: number): Promise<boolean> {
     try {
       if (!this.pubReady) await this.pubBecomesReady(CATCH_UP.waitForPublisherMs);
-      const plan = planReplay({ since: String(Math.max(0, Math.floor(lostAt - CATCH_UP.marginMs))) });
+      // Stream ids are Redis's clock: where the loss falls on it, by the offset measured now.
+      const before = this.clock();
+      const [seconds = 0, micros = 0] = (await this.pub.time()) as Array<string | number>;
+      const offsetMs =
+        Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000) - (before + this.clock()) / 2;
+      const fromMs = Math.max(0, Math.floor(lostAt + offsetMs - CATCH_UP.marginMs));
       const events = await readStream(
         this.pub,
         this.streamKey,
-        plan,
+        { fromMs, accept: () => true, fromNewest: false },
         (json) => this.dispatcher.decodeStored(json),
         DEFAULTS.replayPageSize,
       );
       let caughtUp = 0;
       for (const event of events) {
-        if (this.closing || generation !== this.subGeneration) return;
+        if (this.closing || generation !== this.subGeneration) return true;
         if (event.id.endsWith(this.ownIdEnd) || this.delivered.has(event.id)) continue;
         this.delivered.add(event.id);
         this.dispatcher.deliver(event);
         caughtUp += 1;
       }
       if (caughtUp > 0) this.logger.info('caught up on events published while disconnected', { caughtUp });
+      if (this.unreadSince !== undefined && lostAt <= this.unreadSince) this.unreadSince = undefined;
+      return true;
     } catch (error) {
-      // The link went again, or the read failed: live delivery goes on; the gap stays a gap.
-      this.logger.warn('could not read back events missed while disconnected', { error: bareMessage(error) });
+      this.unreadSince = Math.min(this.unreadSince ?? lostAt, lostAt);
+      this.logger.warn('could not read back events missed while disconnected; trying again', {
+        error: bareMessage(error),
+      });
+      return false;
     }
+  }
+
+  /**
+   * Reads back again in the background (after a failed read, or for live messages beyond the
+   * hold's cap), live delivery going on meanwhile: what it finds comes late, out of order, but once. Ends with the subscription it belongs to: a new
+   * loss starts its own catch-up from the older point (unreadSince).
+   */
+  private retryCatchUp(lostAt: number, generation: number, attempt: number): void {
+    if (attempt >= CATCH_UP.retries) {
+      this.unreadSince = undefined;
+      this.logger.warn('gave up reading back events missed while disconnected', {
+        since: new Date(lostAt).toISOString(),
+        attempts: attempt + 1,
+      });
+      return;
+    }
+    const delay = Math.min(1_000 * 2 ** attempt, CATCH_UP.retryMaxDelayMs);
+    const timer = setTimeout(() => {
+      if (this.closing || generation !== this.subGeneration) return;
+      void this.catchUp(lostAt, generation).then((done) => {
+        // The link going again hands the gap to the next subscription's catch-up (unreadSince).
+        if (done || this.closing || generation !== this.subGeneration) return;
+        this.retryCatchUp(lostAt, generation, attempt + 1);
+      });
+    }, delay);
+    timer.unref();
   }
 
   private releaseHeld(): void {
