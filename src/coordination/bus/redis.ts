@@ -324,6 +324,7 @@ export class RedisBus implements EventBus {
           if (generation !== this.subGeneration || this.stopped) return;
           this.lostAtMs = undefined;
           // A failed read, or live messages beyond the hold's cap (in the stream, read next time).
+          if (this.heldOverflowed) this.unreadSince = Math.min(this.unreadSince ?? lostAt, lostAt);
           if (!done || this.heldOverflowed) this.retryCatchUp(lostAt, generation, 0);
           this.heldOverflowed = false;
         }
@@ -378,8 +379,9 @@ export class RedisBus implements EventBus {
 
   /**
    * Reads back again in the background (after a failed read, or for live messages beyond the
-   * hold's cap), live delivery going on meanwhile: what it finds comes late, out of order, but once. Ends with the subscription it belongs to: a new
-   * loss starts its own catch-up from the older point (unreadSince).
+   * hold's cap), live delivery going on meanwhile: what it finds comes late, out of order, but
+   * once. Ends with the subscription it belongs to: a new loss starts its own catch-up from the
+   * older point (unreadSince).
    */
   private retryCatchUp(lostAt: number, generation: number, attempt: number): void {
     if (attempt >= CATCH_UP.retries) {
