@@ -26,6 +26,7 @@ import {
   direct,
   modernDirect,
   naive,
+  naiveV2,
   readVersion,
   relay,
 } from './targets.js';
@@ -100,7 +101,7 @@ function parseArgs(argv: string[]): Args {
 function usage(problem?: string): never {
   if (problem) console.error(`bench: ${problem}`);
   console.error(
-    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|board|routing|catalog|observability|http|dashboard[,...]] [--rounds N] [--contestants relay,naive,coordinator,mcp-hub] [--http-clients N] [--http-calls N]',
+    'usage: npm run bench -- [--quick] [--only proxy|bus|locks|mcp-locks|board|routing|catalog|observability|http|dashboard[,...]] [--rounds N] [--contestants relay,naive,naive-v2,coordinator,mcp-hub] [--http-clients N] [--http-calls N]',
   );
   process.exit(problem ? 2 : 0);
 }
@@ -131,6 +132,7 @@ async function main(): Promise<number> {
       direct,
       relay,
       naive,
+      naiveV2,
       coordinator,
       baseline,
       modernDirect,

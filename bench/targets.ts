@@ -1,7 +1,7 @@
 /**
  * How each contestant is launched. All of them stand in front of the same fixture servers.
  * - direct:      the limit — an SDK Client per fixture, spawned by the bench itself.
- * - naive:       bench/naive-proxy.mjs, the ≈80-line SDK stdio→stdio proxy.
+ * - naive:       bench/naive-proxy.mjs, the ≈80-line SDK stdio→stdio proxy (naive-v2: the same on the v2 SDK).
  * - relay:       bench/byte-relay.mjs, bytes copied both ways, nothing parsed: the floor of a hop.
  * - coordinator: `node dist/main.js serve --config <generated servers.yml>`, cwd a fresh temp dir.
  * Third-party aggregators live in peers.ts.
@@ -104,6 +104,19 @@ export const naive: Contestant = {
   async start(specs) {
     const dir = tempDir('naive');
     return stdioAggregator([NAIVE_PROXY, '--config', writeClaudeConfig(dir, specs)], dir);
+  },
+};
+
+export const NAIVE_PROXY_V2 = join(REPO_ROOT, 'bench/naive-proxy-v2.mjs');
+
+/** The same naive hop on the v2 SDK: how much of a v2 hop's cost is the SDK's own. */
+export const naiveV2: Contestant = {
+  id: 'naive-v2',
+  label: 'naive SDK proxy, v2 SDK',
+  unavailable: async () => (existsSync(NAIVE_PROXY_V2) ? undefined : `${NAIVE_PROXY_V2} missing`),
+  async start(specs) {
+    const dir = tempDir('naive-v2');
+    return stdioAggregator([NAIVE_PROXY_V2, '--config', writeClaudeConfig(dir, specs)], dir);
   },
 };
 
