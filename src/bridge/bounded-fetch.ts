@@ -3,6 +3,7 @@
  * blank lines (one SSE event; a whole JSON body, which has none) are counted, and past the limit
  * the body errors instead of buffering on. The SDK transport then fails that exchange.
  */
+import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '@modelcontextprotocol/client';
 import { formatBytes } from '../shared/oversize.js';
 
@@ -20,6 +21,11 @@ export function boundedFetch(
   base: FetchLike = fetch,
 ): FetchLike {
   return async (url, init) => {
+    // The SDK transport gives every request its one long-lived signal, and fetch lets go of a
+    // request's abort listener only once the request is garbage-collected: past 1,500 requests
+    // between two collections Node warns of a leak on the bridge's stderr, once per request
+    // (hundreds of lines in an IDE's log). The listeners go with their requests; lift the cap.
+    if (init?.signal) setMaxListeners(0, init.signal);
     const response = await base(url, init);
     if (!response.body) return response;
     const body = response.body.pipeThrough(messageLimit(maxMessageBytes, onOversize));

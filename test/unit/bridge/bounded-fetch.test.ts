@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { OversizeResponseError, boundedFetch } from '../../../src/bridge/bounded-fetch.js';
+
+/** A fetch that answers `body` and, like undici, keeps an abort listener on the signal until told. */
+function holdingFetch(body: string) {
+  const held: Array<() => void> = [];
+  const base = async (_url: string | URL, init?: RequestInit): Promise<Response> => {
+    const signal = init?.signal;
+    if (signal) {
+      const onAbort = () => {};
+      signal.addEventListener('abort', onAbort);
+      held.push(() => signal.removeEventListener('abort', onAbort));
+    }
+    return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  return { base, release: () => held.splice(0).forEach((off) => off()) };
+}
+
+describe('boundedFetch', () => {
+  it('passes a body under the limit through unchanged', async () => {
+    const { base } = holdingFetch('{"jsonrpc":"2.0","id":1,"result":{}}');
+    const fetch = boundedFetch(1_000, () => assert.fail('not oversize'), base);
+    const response = await fetch('http://127.0.0.1/mcp', { method: 'POST' });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'application/json');
+    assert.equal(await response.text(), '{"jsonrpc":"2.0","id":1,"result":{}}');
+  });
+
+  it('errors a body whose one message is over the limit, and says so', async () => {
+    const { base } = holdingFetch(`data: ${'x'.repeat(200)}\n\n`);
+    const seen: OversizeResponseError[] = [];
+    const fetch = boundedFetch(100, (error) => seen.push(error), base);
+    const response = await fetch('http://127.0.0.1/mcp', { method: 'POST' });
+    await assert.rejects(response.text(), OversizeResponseError);
+    assert.equal(seen.length, 1);
+    assert.match(seen[0]!.message, /exceeds the .* limit \(100 bytes\)/);
+  });
+
+  it('lets thousands of requests share one signal without a leak warning', async () => {
+    const { base, release } = holdingFetch('{}');
+    const fetch = boundedFetch(1_000, () => {}, base);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const shared = new AbortController();
+      await Promise.all(
+        Array.from({ length: 2_000 }, () => fetch('http://127.0.0.1/mcp', { signal: shared.signal })),
+      );
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.filter((name) => name === 'MaxListenersExceededWarning'),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+      release();
+    }
+  });
+});
