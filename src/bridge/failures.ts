@@ -4,7 +4,7 @@
  * client with an error (auth, any other HTTP answer, or a connection lost after the request left).
  */
 import { SdkHttpError } from '@modelcontextprotocol/client';
-import { OversizeResponseError } from './bounded-fetch.js';
+import { OversizeResponseError } from '../shared/bounded-fetch.js';
 
 export type Failure =
   /** Nothing was sent: connection refused, no such host, connect timeout. Safe to send again. */

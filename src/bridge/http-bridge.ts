@@ -29,7 +29,7 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client';
 import { MAX_REQUEST_BYTES } from '../shared/json-lines.js';
-import { boundedFetch } from './bounded-fetch.js';
+import { boundedFetch } from '../shared/bounded-fetch.js';
 import { BridgeFailure, Retry, classify, type Failure } from './failures.js';
 import { LegacySession, type Answer } from './legacy-session.js';
 import { Link } from './link.js';

@@ -20,7 +20,7 @@ import {
   type JSONRPCRequest,
   type RequestId,
 } from '@modelcontextprotocol/client';
-import { watchedGetFetch } from './bounded-fetch.js';
+import { watchedGetFetch } from '../shared/bounded-fetch.js';
 import { BridgeFailure, Retry, classify } from './failures.js';
 import type { Link } from './link.js';
 

@@ -11,16 +11,57 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client';
 import type { RemoteServerConfig } from '../config/schema.js';
+import { boundedFetch } from '../shared/bounded-fetch.js';
+import { INVALID_REQUEST, MAX_LINE_BYTES } from '../shared/json-lines.js';
 
-export function createRemoteTransport(config: RemoteServerConfig): Transport {
+export interface RemoteTransportOptions {
+  /** Named in the error of an over-size message. */
+  serverId?: string;
+  /** Largest message read from the server (default `MAX_LINE_BYTES`, as from a stdio server). */
+  maxMessageBytes?: number;
+}
+
+export function createRemoteTransport(
+  config: RemoteServerConfig,
+  options: RemoteTransportOptions = {},
+): Transport {
   const url = new URL(config.url);
   const requestInit: RequestInit = { headers: config.headers };
-  if (config.transport === 'sse') {
-    // In this SDK the SSE transport builds the EventSource's GET headers from requestInit.headers
-    // too (its _commonHeaders), so one place carries them for the stream and for every POST.
-    return new SSEClientTransport(url, { requestInit });
+  // Every message from the server is bounded (one JSON body, one SSE event), as from a child's
+  // stdout. An over-size one breaks the response it came in: the requests of that POST get an
+  // error naming the limit at once, instead of waiting out their timeout for an answer that
+  // cannot come.
+  const limit = options.maxMessageBytes ?? MAX_LINE_BYTES;
+  const fetch = boundedFetch(limit, (error, init) => {
+    const message = `${options.serverId ?? config.url}: ${error.message}`;
+    transport.onerror?.(new Error(message));
+    for (const id of requestIds(init?.body)) {
+      transport.onmessage?.({ jsonrpc: '2.0', id, error: { code: INVALID_REQUEST, message } });
+    }
+  });
+  const transport: Transport =
+    config.transport === 'sse'
+      ? // In this SDK the SSE transport builds the EventSource's GET headers from
+        // requestInit.headers too (its _commonHeaders), so one place carries them for the stream
+        // and for every POST.
+        new SSEClientTransport(url, { requestInit, fetch })
+      : new StreamableHTTPClientTransport(url, { requestInit, fetch });
+  return transport;
+}
+
+/** The ids of the requests in a POST body (one message or a batch); none for anything else. */
+function requestIds(body: RequestInit['body']): Array<string | number> {
+  if (typeof body !== 'string') return [];
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    return messages.flatMap((m) => {
+      const { id, method } = (m ?? {}) as { id?: unknown; method?: unknown };
+      return typeof method === 'string' && (typeof id === 'string' || typeof id === 'number') ? [id] : [];
+    });
+  } catch {
+    return [];
   }
-  return new StreamableHTTPClientTransport(url, { requestInit });
 }
 
 /** Remote errors after which the session cannot recover by itself. */

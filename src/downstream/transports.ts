@@ -30,7 +30,9 @@ export function createTransport(
   context: TransportContext,
 ): Transport | Promise<Transport> {
   if (isStdio(config)) return createStdioTransport(config, context);
-  return import('./remote.js').then((remote) => remote.createRemoteTransport(config));
+  return import('./remote.js').then((remote) =>
+    remote.createRemoteTransport(config, { serverId: context.serverId }),
+  );
 }
 
 export function createStdioTransport(

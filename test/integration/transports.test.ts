@@ -43,7 +43,7 @@ describe('remote downstreams and cancellation', () => {
   before(async () => {
     const [webPort, ssePort] = [await freePort(), await freePort()];
     latePort = await freePort();
-    children.push(await startHttpFixture(webPort, '--name', 'web'));
+    children.push(await startHttpFixture(webPort, '--name', 'web', '--big'));
     children.push(
       await startHttpFixture(ssePort, '--name', 'legacy', '--require-header', 'authorization=Bearer s3cret'),
     );
@@ -84,6 +84,24 @@ describe('remote downstreams and cancellation', () => {
     assert.equal(
       text(await c.client.callTool({ name: 'legacy__echo', arguments: { text: 'over sse' } })),
       'over sse',
+    );
+  });
+
+  test('a remote server’s over-size message fails that call at once, naming the limit; the session goes on', async () => {
+    await waitFor(
+      async () => (await c.client.listTools()).tools.some((t) => t.name === 'web__big'),
+      20_000,
+      'web__big',
+    );
+    // 11 MB in one SSE event of the POST's response: over the 10 MB every server message may be.
+    const outcome = await c.client.callTool({ name: 'web__big', arguments: { bytes: 11_000_000 } }).then(
+      (result) => `result: ${JSON.stringify(result).slice(0, 200)}`,
+      (error: Error) => error.message,
+    );
+    assert.match(outcome, /web: a message from the server exceeds the 10 MB limit \(10485760 bytes\)/);
+    assert.equal(
+      text(await c.client.callTool({ name: 'web__echo', arguments: { text: 'still here' } })),
+      'still here',
     );
   });
 

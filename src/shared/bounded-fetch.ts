@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '@modelcontextprotocol/client';
-import { formatBytes } from '../shared/oversize.js';
+import { formatBytes } from './oversize.js';
 
 export class OversizeResponseError extends Error {
   constructor(readonly limit: number) {
@@ -17,7 +17,8 @@ export class OversizeResponseError extends Error {
 
 export function boundedFetch(
   maxMessageBytes: number,
-  onOversize: (error: OversizeResponseError) => void,
+  /** With the request whose response carried the message. */
+  onOversize: (error: OversizeResponseError, init: RequestInit | undefined) => void,
   base: FetchLike = fetch,
 ): FetchLike {
   return async (url, init) => {
@@ -28,7 +29,7 @@ export function boundedFetch(
     if (init?.signal) setMaxListeners(0, init.signal);
     const response = await base(url, init);
     if (!response.body) return response;
-    const body = response.body.pipeThrough(messageLimit(maxMessageBytes, onOversize));
+    const body = response.body.pipeThrough(messageLimit(maxMessageBytes, (error) => onOversize(error, init)));
     return new Response(body, {
       status: response.status,
       statusText: response.statusText,

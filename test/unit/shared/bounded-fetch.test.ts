@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OversizeResponseError, boundedFetch } from '../../../src/bridge/bounded-fetch.js';
+import { OversizeResponseError, boundedFetch } from '../../../src/shared/bounded-fetch.js';
 
 /** A fetch that answers `body` and, like undici, keeps an abort listener on the signal until told. */
 function holdingFetch(body: string) {
