@@ -28,24 +28,41 @@ export function createRemoteTransport(
   const url = new URL(config.url);
   const requestInit: RequestInit = { headers: config.headers };
   // Every message from the server is bounded (one JSON body, one SSE event), as from a child's
-  // stdout. An over-size one breaks the response it came in: the requests of that POST get an
-  // error naming the limit at once, instead of waiting out their timeout for an answer that
-  // cannot come.
+  // stdout. Streamable HTTP: an over-size one is taken out of its response and, in a POST's, an
+  // error naming the limit stands in its place for the requests of that POST: they fail at once
+  // instead of waiting out their timeout, and the stream goes on (broken, a resumable one would be
+  // fetched again and again). Legacy SSE: its one stream breaks, the session is reconnected, and
+  // the calls waiting on it fail at once (the answer's request cannot be told from a POST there).
   const limit = options.maxMessageBytes ?? MAX_LINE_BYTES;
-  const fetch = boundedFetch(limit, (error, init) => {
-    const message = `${options.serverId ?? config.url}: ${error.message}`;
-    transport.onerror?.(new Error(message));
-    for (const id of requestIds(init?.body)) {
-      transport.onmessage?.({ jsonrpc: '2.0', id, error: { code: INVALID_REQUEST, message } });
-    }
-  });
-  const transport: Transport =
-    config.transport === 'sse'
-      ? // In this SDK the SSE transport builds the EventSource's GET headers from
-        // requestInit.headers too (its _commonHeaders), so one place carries them for the stream
-        // and for every POST.
-        new SSEClientTransport(url, { requestInit, fetch })
-      : new StreamableHTTPClientTransport(url, { requestInit, fetch });
+  const name = options.serverId ?? config.url;
+  const sse = config.transport === 'sse';
+  const fetch = boundedFetch(
+    limit,
+    (error) => transport.onerror?.(new Error(`${name}: ${error.message}`)),
+    undefined,
+    sse
+      ? undefined
+      : (error, init, response) => {
+          const ids = requestIds(init?.body);
+          if (ids.length === 0) return undefined;
+          const message = `${name}: ${error.message}`;
+          const replies = ids.map((id) => ({
+            jsonrpc: '2.0',
+            id,
+            error: { code: INVALID_REQUEST, message },
+          }));
+          if (response.headers.get('content-type')?.includes('text/event-stream')) {
+            return replies.map((reply) => `data: ${JSON.stringify(reply)}\n\n`).join('');
+          }
+          return JSON.stringify(replies.length === 1 ? replies[0] : replies);
+        },
+  );
+  const transport: Transport = sse
+    ? // In this SDK the SSE transport builds the EventSource's GET headers from
+      // requestInit.headers too (its _commonHeaders), so one place carries them for the stream
+      // and for every POST.
+      new SSEClientTransport(url, { requestInit, fetch })
+    : new StreamableHTTPClientTransport(url, { requestInit, fetch });
   return transport;
 }
 

@@ -15,11 +15,23 @@ export class OversizeResponseError extends Error {
   }
 }
 
+/**
+ * What stands in an over-size message's place in the body (a whole SSE event, or the whole JSON
+ * body), or undefined for nothing. Given, the body goes on past the message instead of erroring:
+ * a transport that resumes broken streams would fetch the same message again, and again.
+ */
+export type OversizeReplacement = (
+  error: OversizeResponseError,
+  init: RequestInit | undefined,
+  response: Response,
+) => string | undefined;
+
 export function boundedFetch(
   maxMessageBytes: number,
   /** With the request whose response carried the message. */
   onOversize: (error: OversizeResponseError, init: RequestInit | undefined) => void,
   base: FetchLike = fetch,
+  replace?: OversizeReplacement,
 ): FetchLike {
   return async (url, init) => {
     // The SDK transport gives every request its one long-lived signal, and fetch lets go of a
@@ -29,7 +41,15 @@ export function boundedFetch(
     if (init?.signal) setMaxListeners(0, init.signal);
     const response = await base(url, init);
     if (!response.body) return response;
-    const body = response.body.pipeThrough(messageLimit(maxMessageBytes, (error) => onOversize(error, init)));
+    const report = (error: OversizeResponseError) => onOversize(error, init);
+    const body = response.body.pipeThrough(
+      replace
+        ? replaceOversize(maxMessageBytes, (error) => {
+            report(error);
+            return replace(error, init, response);
+          })
+        : messageLimit(maxMessageBytes, report),
+    );
     return new Response(body, {
       status: response.status,
       statusText: response.statusText,
@@ -64,6 +84,66 @@ function messageLimit(
         }
       }
       controller.enqueue(chunk);
+    },
+  });
+}
+
+/**
+ * Passes each message (the bytes up to and including a blank line, or the whole body) on once it
+ * is complete; one over `limit` is not kept: from the limit on its bytes are skipped, and at its
+ * end the replacement (if any) goes on in its place.
+ */
+function replaceOversize(
+  limit: number,
+  onOversize: (error: OversizeResponseError) => string | undefined,
+): TransformStream<Uint8Array, Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let dropping = false;
+  let afterNewline = false;
+  const take = (bytes: Uint8Array) => {
+    if (dropping || bytes.length === 0) return;
+    size += bytes.length;
+    if (size > limit) {
+      dropping = true;
+      parts = [];
+      return;
+    }
+    parts.push(bytes);
+  };
+  const finish = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    if (dropping) {
+      const replacement = onOversize(new OversizeResponseError(limit));
+      if (replacement) controller.enqueue(new TextEncoder().encode(replacement));
+    } else {
+      for (const part of parts) controller.enqueue(part);
+    }
+    parts = [];
+    size = 0;
+    dropping = false;
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      let from = 0;
+      for (let i = 0; i < chunk.length; i++) {
+        const byte = chunk[i];
+        if (byte === LF) {
+          if (afterNewline) {
+            take(chunk.subarray(from, i + 1));
+            finish(controller);
+            from = i + 1;
+            afterNewline = false;
+            continue;
+          }
+          afterNewline = true;
+        } else if (byte !== CR) {
+          afterNewline = false;
+        }
+      }
+      take(chunk.subarray(from));
+    },
+    flush(controller) {
+      if (dropping || parts.length > 0) finish(controller);
     },
   });
 }

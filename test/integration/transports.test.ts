@@ -43,7 +43,7 @@ describe('remote downstreams and cancellation', () => {
   before(async () => {
     const [webPort, ssePort] = [await freePort(), await freePort()];
     latePort = await freePort();
-    children.push(await startHttpFixture(webPort, '--name', 'web', '--big'));
+    children.push(await startHttpFixture(webPort, '--name', 'web', '--big', '--resumable'));
     children.push(
       await startHttpFixture(ssePort, '--name', 'legacy', '--require-header', 'authorization=Bearer s3cret'),
     );
@@ -103,6 +103,10 @@ describe('remote downstreams and cancellation', () => {
       text(await c.client.callTool({ name: 'web__echo', arguments: { text: 'still here' } })),
       'still here',
     );
+    // The server keeps an event store (its SSE events carry ids): a stream broken by the cut would
+    // be resumed, the same message fetched again every second. It is taken out instead: once.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.equal(c.stderr().match(/web: a message from the server exceeds the 10 MB limit/g)?.length, 1);
   });
 
   test('an HTTP server that is down at start is picked up when it comes up', async () => {

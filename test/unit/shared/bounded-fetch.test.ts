@@ -59,4 +59,60 @@ describe('boundedFetch', () => {
       release();
     }
   });
+
+  it('with a replacement, puts it in an over-size message’s place and goes on (no stream error)', async () => {
+    const body = `data: {"a":1}\n\ndata: ${'x'.repeat(300)}\n\ndata: {"b":2}\n\n`;
+    const { base } = holdingFetch(body);
+    const reported: Array<RequestInit | undefined> = [];
+    const init = { method: 'POST', body: '{"jsonrpc":"2.0","id":9,"method":"tools/call"}' };
+    const fetch = boundedFetch(
+      100,
+      (_error, given) => reported.push(given),
+      base,
+      (error, given) => {
+        assert.ok(error instanceof OversizeResponseError);
+        assert.equal(given, init);
+        return 'data: {"replaced":9}\n\n';
+      },
+    );
+    const response = await fetch('http://127.0.0.1/mcp', init);
+    assert.equal(await response.text(), 'data: {"a":1}\n\ndata: {"replaced":9}\n\ndata: {"b":2}\n\n');
+    assert.deepEqual(reported, [init]);
+  });
+
+  it('with a replacement, replaces a whole JSON body over the limit, or drops the message for none', async () => {
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'x'.repeat(300) } });
+    const json = boundedFetch(
+      100,
+      () => {},
+      holdingFetch(big).base,
+      () => '{"error":"too large"}',
+    );
+    assert.equal(await (await json('http://127.0.0.1/mcp')).text(), '{"error":"too large"}');
+    const none = boundedFetch(
+      100,
+      () => {},
+      holdingFetch(`data: ${'y'.repeat(300)}\n\n: ping\n\n`).base,
+      () => undefined,
+    );
+    assert.equal(await (await none('http://127.0.0.1/mcp')).text(), ': ping\n\n');
+    // Chunks split anywhere (here: one byte at a time) make no difference.
+    const bytes = new TextEncoder().encode(`data: 1\r\n\r\ndata: ${'z'.repeat(150)}\n\ndata: 2\n\n`);
+    const trickle = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const byte of bytes) controller.enqueue(new Uint8Array([byte]));
+            controller.close();
+          },
+        }),
+      );
+    const split = boundedFetch(
+      100,
+      () => {},
+      trickle,
+      () => 'data: R\n\n',
+    );
+    assert.equal(await (await split('http://127.0.0.1/mcp')).text(), 'data: 1\r\n\r\ndata: R\n\ndata: 2\n\n');
+  });
 });
