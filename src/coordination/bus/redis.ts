@@ -183,6 +183,7 @@ export class RedisBus implements EventBus {
         : undefined;
       this.subscribed = false;
       this.held = undefined;
+      this.heldOverflowed = false;
       this.refreshStatus();
     });
     this.pub.on('error', (error: unknown) => this.noteError('publisher', error));
@@ -325,7 +326,8 @@ export class RedisBus implements EventBus {
           this.lostAtMs = undefined;
           // A failed read, or live messages beyond the hold's cap (in the stream, read next time).
           if (this.heldOverflowed) this.unreadSince = Math.min(this.unreadSince ?? lostAt, lostAt);
-          if (!done || this.heldOverflowed) this.retryCatchUp(lostAt, generation, 0);
+          // Overflow: at once, before the capped stream trims what was not held.
+          if (!done || this.heldOverflowed) this.retryCatchUp(lostAt, generation, 0, done ? 0 : undefined);
           this.heldOverflowed = false;
         }
         this.releaseHeld();
@@ -369,7 +371,8 @@ export class RedisBus implements EventBus {
       if (this.unreadSince !== undefined && lostAt <= this.unreadSince) this.unreadSince = undefined;
       return true;
     } catch (error) {
-      this.unreadSince = Math.min(this.unreadSince ?? lostAt, lostAt);
+      // A read of a subscription already gone leaves the gap to the next one's lostAtMs.
+      if (generation === this.subGeneration) this.unreadSince = Math.min(this.unreadSince ?? lostAt, lostAt);
       this.logger.warn('could not read back events missed while disconnected; trying again', {
         error: bareMessage(error),
       });
@@ -383,7 +386,7 @@ export class RedisBus implements EventBus {
    * once. Ends with the subscription it belongs to: a new loss starts its own catch-up from the
    * older point (unreadSince).
    */
-  private retryCatchUp(lostAt: number, generation: number, attempt: number): void {
+  private retryCatchUp(lostAt: number, generation: number, attempt: number, delayMs?: number): void {
     if (attempt >= CATCH_UP.retries) {
       this.unreadSince = undefined;
       this.logger.warn('gave up reading back events missed while disconnected', {
@@ -392,7 +395,7 @@ export class RedisBus implements EventBus {
       });
       return;
     }
-    const delay = Math.min(1_000 * 2 ** attempt, CATCH_UP.retryMaxDelayMs);
+    const delay = delayMs ?? Math.min(1_000 * 2 ** attempt, CATCH_UP.retryMaxDelayMs);
     const timer = setTimeout(() => {
       if (this.closing || generation !== this.subGeneration) return;
       void this.catchUp(lostAt, generation).then((done) => {
