@@ -147,6 +147,7 @@ export class LineReader {
 /** JSON-RPC's codes for input that is not JSON, or JSON that is not a valid message. */
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
+export const INTERNAL_ERROR = -32603;
 
 export type MessageId = string | number;
 
@@ -228,6 +229,13 @@ function preview(line: string): string {
  * `write`. `write()` resolves once its batch was handed to the stream (after 'drain' when the
  * stream pushes back), and rejects when the stream is no longer writable at flush time.
  */
+/** The largest line a writer sends, and what goes instead of a larger one. */
+export interface OutgoingLimit {
+  bytes: number;
+  /** A message to send in its place, or the error the write fails with (nothing is sent). */
+  tooLarge(message: JSONRPCMessage, bytes: number): JSONRPCMessage | Error;
+}
+
 export class LineWriter {
   private lines: string[] = [];
   private batch: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -237,10 +245,22 @@ export class LineWriter {
     private readonly stream: Writable,
     /** The error a write gets when the stream is gone. */
     private readonly closedError: () => Error,
+    private readonly limit?: OutgoingLimit,
   ) {}
 
   write(message: JSONRPCMessage): Promise<void> {
-    this.lines.push(serialize(message));
+    let line = serialize(message);
+    // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting. The reader's
+    // buffer holds the newline too.
+    if (this.limit && line.length * 3 >= this.limit.bytes) {
+      const bytes = Buffer.byteLength(line);
+      if (bytes >= this.limit.bytes) {
+        const instead = this.limit.tooLarge(message, bytes);
+        if (instead instanceof Error) return Promise.reject(instead);
+        line = serialize(instead);
+      }
+    }
+    this.lines.push(line);
     if (this.batch) return this.batch.promise;
     let resolve!: () => void;
     let reject!: (e: Error) => void;

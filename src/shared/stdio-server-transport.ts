@@ -14,9 +14,11 @@ import type { Transport } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import {
   FramingError,
+  INTERNAL_ERROR,
   INVALID_REQUEST,
   LineReader,
   LineWriter,
+  MAX_LINE_BYTES,
   MAX_REQUEST_BYTES,
   type MessageId,
   type OversizeLine,
@@ -40,9 +42,17 @@ export class StdioServerTransport implements Transport {
     // eslint-disable-next-line no-restricted-properties
     stdout: Writable = process.stdout,
     maxMessageBytes: number = MAX_REQUEST_BYTES,
+    /**
+     * Largest message written (default `MAX_LINE_BYTES`, the SDK client's read buffer: a client
+     * given more closes the whole session, e.g. an `aggregate` of several large results).
+     */
+    private readonly maxReplyBytes: number = MAX_LINE_BYTES,
   ) {
     this.reader = new LineReader(maxMessageBytes, this.onOversize);
-    this.writer = new LineWriter(stdout, () => new Error('stdout is closed'));
+    this.writer = new LineWriter(stdout, () => new Error('stdout is closed'), {
+      bytes: maxReplyBytes,
+      tooLarge: (message, bytes) => this.tooLarge(message, bytes),
+    });
   }
 
   async start(): Promise<void> {
@@ -110,6 +120,22 @@ export class StdioServerTransport implements Transport {
     }
     this.replyError(id, INVALID_REQUEST, `Request too large: ${text}`);
   };
+
+  /** A reply over the limit becomes an error naming it; anything else over it is not sent. */
+  private tooLarge(message: JSONRPCMessage, bytes: number): JSONRPCMessage | Error {
+    const limit = this.maxReplyBytes;
+    const text = `message of ${bytes} bytes exceeds the ${formatBytes(limit)} limit a client reads (${limit} bytes); it was not sent`;
+    const m = message as { id?: MessageId; result?: unknown; error?: unknown };
+    if (m.id !== undefined && (m.result !== undefined || m.error !== undefined)) {
+      this.onerror?.(new Error(`replaced a response to the client: ${text}`));
+      return {
+        jsonrpc: '2.0',
+        id: m.id,
+        error: { code: INTERNAL_ERROR, message: `Response too large: ${text}` },
+      };
+    }
+    return new Error(`not sent to the client: ${text}`);
+  }
 
   /** An error reply written straight to the client (id null when the request's id is unknown). */
   private replyError(id: MessageId | null, code: number, message: string): void {

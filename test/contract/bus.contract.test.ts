@@ -290,6 +290,42 @@ describe('redis bus: faults', () => {
     }
   });
 
+  it('places the loss on Redis’s clock: a cut-off coordinator whose clock runs 10 minutes ahead misses nothing', async () => {
+    const prefix = uniquePrefix();
+    const proxy = await tcpProxy(Number(new URL(server.url).port));
+    const publisher = makeRedisBus(server.url, { prefix });
+    const cut = makeRedisBus(`redis://127.0.0.1:${proxy.port}`, {
+      prefix,
+      source: 'cut-off',
+      clock: () => Date.now() + 600_000,
+    });
+    try {
+      await waitForStatus(publisher, 'connected');
+      await waitForStatus(cut, 'connected');
+      const heard = collect(cut);
+      const sent: string[] = [];
+      const publish = (n: number) => {
+        for (let i = 0; i < n; i++) sent.push(publisher.publish({ type: 'task:progress', data: { i } }).id);
+      };
+      publish(2);
+      await heard.waitFor(2);
+      await proxy.stop();
+      await waitForStatus(cut, 'disconnected');
+      publish(6);
+      await waitUntil(() => publisher.stats().buffered === 0, 'the publisher to flush');
+      await proxy.start();
+      await waitForStatus(cut, 'connected');
+      await heard.waitFor(8);
+      assert.deepEqual(
+        heard.events.map((e) => e.id),
+        sent,
+      );
+    } finally {
+      await Promise.all([publisher.close(), cut.close()]);
+      await proxy.stop();
+    }
+  });
+
   it('a catch-up read that fails is tried again: the missed events come late, once, not never', async () => {
     const prefix = uniquePrefix();
     const stream = `${prefix}events:stream`;

@@ -77,6 +77,46 @@ describe('the coordinator stdin', () => {
   });
 });
 
+describe('the coordinator stdout', () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test('a reply a client could not read (over 10 MB) becomes an error naming the limit; the session goes on', async () => {
+    const file = writeConfig(
+      dir.path,
+      { servers: { fx: fixtureServer('fx', '--big') }, cacheDir: '' },
+      'out.yml',
+    );
+    const c = await startCoordinator(file);
+    try {
+      await waitFor(
+        async () => (await c.client.listTools()).tools.some((t) => t.name === 'fx__big'),
+        20_000,
+        'fx__big',
+      );
+      // Under the 10 MB a server's line may be, over it once the coordinator's routing _meta is
+      // added: the SDK client (10 MB read buffer) would close the whole session on it.
+      const outcome = await c.client
+        .callTool({ name: 'fx__big', arguments: { bytes: 10_485_760 - 120 } })
+        .then(
+          () => 'a result',
+          (error: Error) => error.message,
+        );
+      assert.match(
+        outcome,
+        /-32603: Response too large: message of \d+ bytes exceeds the 10 MB limit a client reads/,
+      );
+      const after = (await c.client.callTool({
+        name: 'fx__echo',
+        arguments: { text: 'still here' },
+      })) as CallToolResult;
+      assert.deepEqual(after.content, [{ type: 'text', text: 'still here' }]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('check', () => {
   const dir = tempDir();
   after(() => dir.remove());

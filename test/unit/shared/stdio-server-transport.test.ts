@@ -121,3 +121,39 @@ describe('describeOversize', () => {
     assert.equal(d('garbage', 'garbage').kind, 'unknown');
   });
 });
+
+describe('StdioServerTransport output limits', () => {
+  it('replaces a reply over the limit with an error naming it; other messages over it are not sent', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const transport = new StdioServerTransport(stdin, stdout, undefined, 1_000);
+    const errors: Error[] = [];
+    transport.onerror = (e) => errors.push(e);
+    const lines: Array<{ id?: unknown; error?: { code: number; message: string }; result?: unknown }> = [];
+    let buffered = '';
+    stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop()!;
+      for (const part of parts) lines.push(JSON.parse(part));
+    });
+    await transport.start();
+    const big = 'é'.repeat(600); // 1,200 bytes of UTF-8 in 600 characters
+    await transport.send({ jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: big }] } });
+    await assert.rejects(
+      transport.send({
+        jsonrpc: '2.0',
+        method: 'notifications/message',
+        params: { level: 'info', data: big },
+      }),
+      /not sent to the client: message of \d+ bytes exceeds the .* limit a client reads \(1000 bytes\)/,
+    );
+    await transport.send({ jsonrpc: '2.0', id: 5, result: { ok: true } });
+    await until(() => lines.length === 2, 'two lines');
+    assert.equal(lines[0]!.id, 4);
+    assert.equal(lines[0]!.error?.code, -32603);
+    assert.match(lines[0]!.error!.message, /^Response too large: message of \d+ bytes exceeds/);
+    assert.deepEqual(lines[1], { jsonrpc: '2.0', id: 5, result: { ok: true } });
+    assert.equal(errors.length, 1);
+  });
+});
