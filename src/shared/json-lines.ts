@@ -232,8 +232,11 @@ function preview(line: string): string {
 /** The largest line a writer sends, and what goes instead of a larger one. */
 export interface OutgoingLimit {
   bytes: number;
-  /** A message to send in its place, or the error the write fails with (nothing is sent). */
-  tooLarge(message: JSONRPCMessage, bytes: number): JSONRPCMessage | Error;
+  /**
+   * A message to send in its place, or undefined to send nothing (the write still resolves: a
+   * rejected notification would be an unhandled rejection for many a caller).
+   */
+  tooLarge(message: JSONRPCMessage, bytes: number): JSONRPCMessage | undefined;
 }
 
 export class LineWriter {
@@ -256,7 +259,7 @@ export class LineWriter {
       const bytes = Buffer.byteLength(line);
       if (bytes >= this.limit.bytes) {
         const instead = this.limit.tooLarge(message, bytes);
-        if (instead instanceof Error) return Promise.reject(instead);
+        if (instead === undefined) return Promise.resolve();
         line = serialize(instead);
       }
     }

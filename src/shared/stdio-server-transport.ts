@@ -122,7 +122,7 @@ export class StdioServerTransport implements Transport {
   };
 
   /** A reply over the limit becomes an error naming it; anything else over it is not sent. */
-  private tooLarge(message: JSONRPCMessage, bytes: number): JSONRPCMessage | Error {
+  private tooLarge(message: JSONRPCMessage, bytes: number): JSONRPCMessage | undefined {
     const limit = this.maxReplyBytes;
     const text = `message of ${bytes} bytes exceeds the ${formatBytes(limit)} limit a client reads (${limit} bytes); it was not sent`;
     const m = message as { id?: MessageId; result?: unknown; error?: unknown };
@@ -134,7 +134,9 @@ export class StdioServerTransport implements Transport {
         error: { code: INTERNAL_ERROR, message: `Response too large: ${text}` },
       };
     }
-    return new Error(`not sent to the client: ${text}`);
+    // A notification is lost; a request of ours goes unanswered until its own timeout.
+    this.onerror?.(new Error(`dropped a message to the client: ${text}`));
+    return undefined;
   }
 
   /** An error reply written straight to the client (id null when the request's id is unknown). */
