@@ -224,11 +224,6 @@ function preview(line: string): string {
   return JSON.stringify(line.length > 120 ? `${line.slice(0, 120)}…` : line);
 }
 
-/**
- * Writes one JSON line per message, coalescing the messages of one event-loop turn into a single
- * `write`. `write()` resolves once its batch was handed to the stream (after 'drain' when the
- * stream pushes back), and rejects when the stream is no longer writable at flush time.
- */
 /** The largest line a writer sends, and what goes instead of a larger one. */
 export interface OutgoingLimit {
   bytes: number;
@@ -239,6 +234,11 @@ export interface OutgoingLimit {
   tooLarge(message: JSONRPCMessage, bytes: number): JSONRPCMessage | undefined;
 }
 
+/**
+ * Writes one JSON line per message, coalescing the messages of one event-loop turn into a single
+ * `write`. `write()` resolves once its batch was handed to the stream (after 'drain' when the
+ * stream pushes back), and rejects when the stream is no longer writable at flush time.
+ */
 export class LineWriter {
   private lines: string[] = [];
   private batch: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
