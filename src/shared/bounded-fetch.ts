@@ -1,7 +1,8 @@
 /**
  * `fetch` whose response bodies cannot grow one message without bound: the bytes between two
  * blank lines (one SSE event; a whole JSON body, which has none) are counted, and past the limit
- * the body errors instead of buffering on. The SDK transport then fails that exchange.
+ * the body errors instead of buffering on (the SDK transport then fails that exchange) or, given
+ * a replacement, the message is skipped and the replacement stands in its place.
  */
 import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '@modelcontextprotocol/client';
