@@ -125,28 +125,31 @@ function replaceOversize(
   };
   return new TransformStream({
     transform(chunk, controller) {
+      // Line by line (indexOf, not a byte loop: this runs on every remote server's response); a
+      // line is blank when it holds nothing but CRs, which a content line shows at its first byte.
       let from = 0;
-      for (let i = 0; i < chunk.length; i++) {
-        const byte = chunk[i];
-        if (byte === LF) {
-          if (afterNewline) {
-            take(chunk.subarray(from, i + 1));
-            finish(controller);
-            from = i + 1;
-            afterNewline = false;
-            continue;
-          }
-          afterNewline = true;
-        } else if (byte !== CR) {
-          afterNewline = false;
-        }
+      let at = 0;
+      for (let nl = chunk.indexOf(LF, at); nl !== -1; nl = chunk.indexOf(LF, at)) {
+        const blank = afterNewline && onlyCR(chunk, at, nl);
+        at = nl + 1;
+        afterNewline = !blank;
+        if (!blank) continue;
+        take(chunk.subarray(from, at));
+        finish(controller);
+        from = at;
       }
+      afterNewline &&= onlyCR(chunk, at, chunk.length);
       take(chunk.subarray(from));
     },
     flush(controller) {
       if (dropping || parts.length > 0) finish(controller);
     },
   });
+}
+
+function onlyCR(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== CR) return false;
+  return true;
 }
 
 /**
