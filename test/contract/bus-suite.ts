@@ -40,7 +40,8 @@ export function collect(bus: EventBus, glob?: string) {
   return {
     events,
     unsubscribe,
-    waitFor: (n: number) => waitUntil(() => events.length >= n, `${n} events (have ${events.length})`),
+    waitFor: (n: number, timeoutMs?: number) =>
+      waitUntil(() => events.length >= n, `${n} events (have ${events.length})`, timeoutMs),
   };
 }
 
