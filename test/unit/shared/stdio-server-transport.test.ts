@@ -7,10 +7,10 @@ import { StdioServerTransport } from '../../../src/shared/stdio-server-transport
 import { describeOversize } from '../../../src/shared/oversize.js';
 
 /** A transport over in-memory pipes; what it writes is parsed back line by line. */
-function pipes(maxMessageBytes?: number) {
+function pipes(maxMessageBytes?: number, maxReplyBytes?: number) {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
-  const transport = new StdioServerTransport(stdin, stdout, maxMessageBytes);
+  const transport = new StdioServerTransport(stdin, stdout, maxMessageBytes, maxReplyBytes);
   const received: JSONRPCMessage[] = [];
   const errors: Error[] = [];
   let closed = false;
@@ -124,19 +124,7 @@ describe('describeOversize', () => {
 
 describe('StdioServerTransport output limits', () => {
   it('replaces a reply over the limit with an error naming it; other messages over it are not sent (the send still resolves)', async () => {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const transport = new StdioServerTransport(stdin, stdout, undefined, 1_000);
-    const errors: Error[] = [];
-    transport.onerror = (e) => errors.push(e);
-    const lines: Array<{ id?: unknown; error?: { code: number; message: string }; result?: unknown }> = [];
-    let buffered = '';
-    stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop()!;
-      for (const part of parts) lines.push(JSON.parse(part));
-    });
+    const { transport, errors, replies: lines } = pipes(undefined, 1_000);
     await transport.start();
     const big = 'é'.repeat(600); // 1,200 bytes of UTF-8 in 600 characters
     await transport.send({ jsonrpc: '2.0', id: 4, result: { content: [{ type: 'text', text: big }] } });
