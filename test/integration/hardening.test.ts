@@ -115,6 +115,36 @@ describe('the coordinator stdout', () => {
       await c.close();
     }
   });
+
+  test('the same for a modern (2026-07-28) client over stdio', async () => {
+    const file = writeConfig(
+      dir.path,
+      { servers: { fx: fixtureServer('fx', '--big') }, cacheDir: '' },
+      'out-modern.yml',
+    );
+    const c = await startV2(file);
+    try {
+      await waitFor(
+        async () => (await c.client.listTools()).tools.some((t) => t.name === 'fx__big'),
+        20_000,
+        'fx__big',
+      );
+      const outcome = await c.client
+        .callTool({ name: 'fx__big', arguments: { bytes: 10_485_760 - 120 } })
+        .then(
+          () => 'a result',
+          (error: Error) => error.message,
+        );
+      assert.match(
+        outcome,
+        /Response too large: message of \d+ bytes exceeds the 10 MB limit a client reads/,
+      );
+      const after = await c.client.callTool({ name: 'fx__echo', arguments: { text: 'still here' } });
+      assert.deepEqual(after.content, [{ type: 'text', text: 'still here' }]);
+    } finally {
+      await c.close();
+    }
+  });
 });
 
 describe('check', () => {
